@@ -1,0 +1,68 @@
+# Projector-ensemble feature distillation (Chen et al., NeurIPS 2022),
+# ImageNet-1k, ResNet34 teacher -> ResNet18 student: the paper's recipe.
+# SGD lr 0.1, momentum 0.9, wd 1e-4, 100 epochs, x0.1 at 30/60/90,
+# total batch 256 (8 GPUs x 32; auto_scale_lr rescales the lr for others).
+_base_ = [
+    'mmpretrain::_base_/datasets/imagenet_bs32.py',
+    'mmpretrain::_base_/schedules/imagenet_bs256.py',
+    'mmpretrain::_base_/default_runtime.py',
+    '../_base_/projkd_runtime.py',
+]
+
+# mmpretrain model zoo ResNet34 (73.62% top-1). Offline: download it and pass
+# --cfg-options model.teacher_ckpt=/path/resnet34_8xb32_in1k.pth
+teacher_ckpt = 'https://download.openmmlab.com/mmclassification/v0/resnet/resnet34_8xb32_in1k_20210831-f257d4e6.pth'  # noqa: E501
+
+# Completes the base's normalisation settings into a buildable config; the
+# Runner hands it to the algorithm, which feeds student and teacher alike.
+data_preprocessor = dict(type='mmpretrain.ClsDataPreprocessor')
+
+model = dict(
+    _scope_='mmrazor',
+    type='CheckedSingleTeacherDistill',
+    architecture=dict(
+        _scope_='mmpretrain',
+        type='ImageClassifier',
+        backbone=dict(type='ResNet', depth=18, num_stages=4,
+                      out_indices=(3, ), style='pytorch'),
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(type='LinearClsHead', num_classes=1000, in_channels=512,
+                  loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
+                  topk=(1, 5))),
+    teacher=dict(
+        _scope_='mmpretrain',
+        type='ImageClassifier',
+        backbone=dict(type='ResNet', depth=34, num_stages=4,
+                      out_indices=(3, ), style='pytorch'),
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(type='LinearClsHead', num_classes=1000, in_channels=512,
+                  loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
+                  topk=(1, 5))),
+    teacher_ckpt=teacher_ckpt,
+    distiller=dict(
+        type='ConfigurableDistiller',
+        # Penultimate features: the pooled (N, C) output of the neck.
+        student_recorders=dict(feat=dict(type='ModuleOutputs', source='neck')),
+        teacher_recorders=dict(feat=dict(type='ModuleOutputs', source='neck')),
+        connectors=dict(
+            projector=dict(type='ProjectorEnsembleConnector',
+                           in_channels=512, out_channels=512,
+                           num_projectors=3)),
+        distill_losses=dict(
+            # 12.5 x ||s/|s| - t/|t|||^2 (batchmean) == 25 x mean(1 - cos),
+            # the reference's weight 25 on the direction-alignment loss.
+            loss_pefd=dict(type='FeatureMSELoss', loss_weight=12.5,
+                           normalize=True, reduction='batchmean')),
+        loss_forward_mappings=dict(
+            loss_pefd=dict(
+                s_feature=dict(from_student=True, recorder='feat',
+                               data_idx=0, connector='projector'),
+                t_feature=dict(from_student=False, recorder='feat',
+                               data_idx=0)))))
+
+# Also reports the teacher's accuracy: a wrong teacher shows up at once.
+val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')
+
+default_hooks = dict(
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3,
+                    save_best='auto'))

@@ -1,0 +1,22 @@
+"""projkd_mm: feature distillation with projector ensembles for OpenMMLab.
+
+``import projkd_mm`` (or ``custom_imports=dict(imports=['projkd_mm'])`` in a
+config) is all that is needed: it makes mmrazor 1.0.0 importable on torch 2
+(see :mod:`projkd_mm.compat`), imports the mmrazor and mmpretrain modules
+whose registries the configs use, and registers this package's components.
+"""
+from projkd_mm import compat
+
+compat.apply()
+
+# mmrazor's registries have no ``locations``: their modules must be imported
+# before a config can be built.
+import mmpretrain.models  # noqa: E402,F401
+import mmrazor.engine  # noqa: E402,F401
+import mmrazor.models  # noqa: E402,F401
+
+from projkd_mm import engine, models  # noqa: E402,F401
+from projkd_mm.utils.env import print_env  # noqa: E402
+from projkd_mm.version import __version__  # noqa: E402
+
+__all__ = ['__version__', 'print_env']

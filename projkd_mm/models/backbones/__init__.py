@@ -1,0 +1,3 @@
+from projkd_mm.models.backbones.cifar_resnet import CifarResNet
+
+__all__ = ['CifarResNet']

@@ -1,0 +1,131 @@
+import math
+from typing import Dict, Optional
+
+import torch
+import torch.nn.functional as F
+from mmcv.cnn import build_activation_layer
+from mmrazor.models.architectures.connectors.base_connector import \
+    BaseConnector
+from mmrazor.registry import MODELS
+from torch import nn
+
+
+@MODELS.register_module()
+class ProjectorEnsembleConnector(BaseConnector):
+    r"""An ensemble of linear projectors from student to teacher features.
+
+    From "Improved Feature Distillation via Projector Ensemble", Chen, Wang,
+    Liu, Xu, de Hoog, Huang, NeurIPS 2022 (https://arxiv.org/abs/2210.15274;
+    reference code https://github.com/chenyd7/PEFD). Each of the ``q``
+    members is ``act(W_i x + b_i)``; the output is their plain mean
+
+    .. math::
+        f(x) = \frac{1}{q} \sum_{i=1}^{q} \mathrm{act}(W_i x + b_i).
+
+    The members differ only by their random initialisation, which follows
+    ``nn.Linear``: weights and biases uniform in
+    :math:`[-1/\sqrt{C_{in}}, 1/\sqrt{C_{in}}]`.
+
+    All members run as ONE matrix product (a stacked ``(q * C_out, C_in)``
+    weight), so the cost grows with ``q`` only through the output size and
+    there is no Python loop over members.
+
+    Args:
+        in_channels (int): Student feature channels ``C_in``.
+        out_channels (int): Teacher feature channels ``C_out``.
+        num_projectors (int): Ensemble size ``q``. The paper uses 3.
+        act_cfg (dict, optional): Activation applied to every member before
+            the mean, an mmcv activation config. ``None`` gives linear
+            members (then the ensemble is a single linear map at init
+            scale 1/sqrt(q)). Defaults to ``dict(type='ReLU')``.
+        init_cfg (dict, optional): MMEngine initialisation config. Defaults
+            to None (the ``nn.Linear`` initialisation above).
+
+    Shapes:
+        - Input: ``(N, C_in)``, pooled ``(N, C_in, 1, 1)`` or a feature map
+          ``(N, C_in, H, W)``, projected per location as a 1x1 convolution.
+        - Output: the same layout with ``C_out`` channels.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 out_channels: int,
+                 num_projectors: int = 3,
+                 act_cfg: Optional[Dict] = dict(type='ReLU'),
+                 init_cfg: Optional[Dict] = None) -> None:
+        super().__init__(init_cfg)
+        for name, value in (('in_channels', in_channels),
+                            ('out_channels', out_channels),
+                            ('num_projectors', num_projectors)):
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f'ProjectorEnsembleConnector: {name} must '
+                                 f'be a positive int, got {value!r}.')
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.num_projectors = num_projectors
+        self.weight = nn.Parameter(
+            torch.empty(num_projectors, out_channels, in_channels))
+        self.bias = nn.Parameter(torch.empty(num_projectors, out_channels))
+        self.act = (build_activation_layer(act_cfg)
+                    if act_cfg is not None else nn.Identity())
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """``nn.Linear``'s default init, drawn independently per member."""
+        # kaiming_uniform_(a=sqrt(5)) on a (C_out, C_in) weight and nn.Linear's
+        # bias rule both reduce to U(-1/sqrt(C_in), 1/sqrt(C_in)).
+        bound = 1.0 / math.sqrt(self.in_channels)
+        nn.init.uniform_(self.weight, -bound, bound)
+        nn.init.uniform_(self.bias, -bound, bound)
+
+    def _check_input(self, x: torch.Tensor) -> None:
+        if x.dim() not in (2, 4) or x.shape[1] != self.in_channels:
+            raise ValueError(
+                'ProjectorEnsembleConnector expects student features of shape '
+                f'(N, {self.in_channels}) or (N, {self.in_channels}, H, W) '
+                f'but got {tuple(x.shape)}. Set the connector\'s in_channels '
+                'in the config (model.distiller.connectors.<name>.'
+                f'in_channels) to {x.shape[1] if x.dim() > 1 else "?"}, the '
+                'channel count of the student recorder it is attached to.')
+
+    def members(self, x: torch.Tensor) -> torch.Tensor:
+        """The activated output of every member.
+
+        Args:
+            x (Tensor): ``(N, C_in)`` or ``(N, C_in, H, W)``.
+
+        Returns:
+            Tensor: ``(N, q, C_out)`` or ``(N, q, C_out, H, W)``; its mean
+            over dim 1 is :meth:`forward_train`.
+        """
+        self._check_input(x)
+        q, c_out = self.num_projectors, self.out_channels
+        weight = self.weight.reshape(q * c_out, self.in_channels)
+        bias = self.bias.reshape(q * c_out)
+        if x.dim() == 2:
+            y = F.linear(x, weight, bias).view(x.shape[0], q, c_out)
+        elif x.shape[2:] == (1, 1):
+            y = F.linear(x.flatten(1), weight, bias)
+            y = y.view(x.shape[0], q, c_out, 1, 1)
+        else:
+            y = F.conv2d(x, weight[:, :, None, None], bias)
+            y = y.view(x.shape[0], q, c_out, *x.shape[2:])
+        return self.act(y)
+
+    def forward_train(self, feature: torch.Tensor) -> torch.Tensor:
+        """Mean of the activated members (see :meth:`members`).
+
+        Args:
+            feature (Tensor): ``(N, C_in)``, ``(N, C_in, 1, 1)`` or
+                ``(N, C_in, H, W)``.
+
+        Returns:
+            Tensor: ``(N, C_out)``, ``(N, C_out, 1, 1)`` or
+            ``(N, C_out, H, W)``.
+        """
+        return self.members(feature).mean(dim=1)
+
+    def extra_repr(self) -> str:
+        return (f'in_channels={self.in_channels}, '
+                f'out_channels={self.out_channels}, '
+                f'num_projectors={self.num_projectors}')

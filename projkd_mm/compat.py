@@ -23,7 +23,14 @@ imported. Each entry names the upstream symptom it fixes and when it can go.
    once mmengine registers its own safe globals.
 3. mmrazor 1.0.0 imports ``joblib`` without declaring it: it is a dependency of
    this package (setup.py), nothing to patch at run time.
-4. Noise, not breakage: mmcv-lite warns at every import that it has no
+4. mmengine 0.10.7 cannot run distributed on CPU: ``_init_dist_pytorch``
+   calls ``torch.cuda.set_device`` unconditionally ("Found no NVIDIA driver
+   on your system") and the Runner wraps the model in DDP with
+   ``device_ids=[LOCAL_RANK]``, which torch refuses for CPU modules. Without
+   CUDA the device is not set and ``device_ids`` is dropped (tools/train.py
+   also switches the backend to gloo). GPU runs are untouched. Still needed
+   with mmengine 0.10.7 (the latest release when written).
+5. Noise, not breakage: mmcv-lite warns at every import that it has no
    ``MultiScaleDeformableAttention`` (a detection op classification never
    uses), and mmengine 0.10.7 imports ``pkg_resources``, which setuptools
    deprecates with a warning. Both warnings are filtered by message. Can go
@@ -91,12 +98,41 @@ def _allow_mmengine_checkpoint_types() -> None:
     _APPLIED.append('torch.load allowlist for MMEngine checkpoints')
 
 
+def _allow_cpu_distributed() -> None:
+    """Workaround 4: torchrun/slurm launches on machines without CUDA."""
+    import torch
+    if torch.cuda.is_available():
+        return
+    import torch.distributed as torch_dist
+    from mmengine.dist import utils as dist_utils
+    from mmengine.model.wrappers import MMDistributedDataParallel
+
+    original_init_pytorch = dist_utils._init_dist_pytorch
+
+    def init_dist_pytorch_cpu(backend='gloo', init_backend='torch', **kwargs):
+        if init_backend != 'torch':
+            return original_init_pytorch(backend, init_backend, **kwargs)
+        torch_dist.init_process_group(backend=backend, **kwargs)
+
+    dist_utils._init_dist_pytorch = init_dist_pytorch_cpu
+
+    original_ddp_init = MMDistributedDataParallel.__init__
+
+    def ddp_init_cpu(self, module, detect_anomalous_params=False, **kwargs):
+        kwargs.pop('device_ids', None)
+        original_ddp_init(self, module, detect_anomalous_params, **kwargs)
+
+    MMDistributedDataParallel.__init__ = ddp_init_cpu
+    _APPLIED.append('mmengine distributed on CPU')
+
+
 def apply() -> None:
     """Apply every workaround once; safe to call again."""
     if _APPLIED:
         return
     _restore_torch_quantization_names()
     _allow_mmengine_checkpoint_types()
+    _allow_cpu_distributed()
     if not _APPLIED:
         _APPLIED.append('none')
 

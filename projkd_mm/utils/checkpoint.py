@@ -9,16 +9,33 @@ containers and an explicit allowlist of types, so a planted ``__reduce__``
 payload is refused instead of executed. The allowlist
 (:func:`checkpoint_safe_globals`) holds the data-only types MMEngine writes
 into its own checkpoints: ``HistoryBuffer`` of the message hub and numpy
-arrays, scalars and dtypes. Files that need anything else are refused with an
-error saying which global was asked for; a user who trusts such a file can
-re-save its state dict with plain tensors.
+arrays, scalars and dtypes, ``collections.Counter``; and, because a
+``HistoryBuffer`` pickles its statistics methods as
+``getattr(HistoryBuffer, 'mean')``, a ``getattr`` that answers only for
+HistoryBuffer's own statistics methods (:func:`_history_buffer_getattr`) and
+refuses every other lookup. Files that need anything else are refused with
+an error saying which global was asked for; a user who trusts such a file
+can re-save its state dict with plain tensors.
 """
 import os.path as osp
-from collections import OrderedDict
+import pickle
+from collections import Counter, OrderedDict
 from typing import Any, Dict, List, Mapping
 
 import torch
 from torch import nn
+
+
+def _history_buffer_getattr(obj: Any, name: str) -> Any:
+    """``getattr`` restricted to ``HistoryBuffer``'s statistics methods."""
+    from mmengine.logging.history_buffer import HistoryBuffer
+    if obj is HistoryBuffer and isinstance(name, str) and \
+            not name.startswith('_') and \
+            callable(HistoryBuffer.__dict__.get(name)):
+        return getattr(obj, name)
+    raise pickle.UnpicklingError(
+        f'Refusing getattr({obj!r}, {name!r}) while unpickling: only '
+        'HistoryBuffer statistics methods may be looked up.')
 
 
 def checkpoint_safe_globals() -> List[Any]:
@@ -31,7 +48,9 @@ def checkpoint_safe_globals() -> List[Any]:
     except AttributeError:  # pragma: no cover - numpy 1.x
         multiarray = np.core.multiarray
     allowed = [HistoryBuffer, multiarray._reconstruct, multiarray.scalar,
-               np.ndarray, np.dtype]
+               np.ndarray, np.dtype, Counter,
+               (_history_buffer_getattr, 'builtins.getattr'),
+               (_history_buffer_getattr, '__builtin__.getattr')]
     dtypes = getattr(np, 'dtypes', None)
     if dtypes is not None:
         allowed += [getattr(dtypes, name) for name in dir(dtypes)
@@ -74,14 +93,16 @@ def load_checkpoint_file(path: str, what: str = 'checkpoint') -> Dict:
         return torch.load(path, map_location='cpu', weights_only=True)
     except Exception as err:
         text = str(err)
-        if 'Unsupported global' in text or 'weights_only' in text.split(
-                '\n')[0]:
+        if 'Weights only load failed' in text:
+            reason = next((line.strip() for line in text.splitlines()
+                           if 'GLOBAL' in line),
+                          text.splitlines()[0])
             raise CheckpointError(
                 f'Refusing to unpickle the {what} {path!r}: it asks for a '
                 'Python global outside the allowlist of data-only types, and '
                 'unpickling it could run arbitrary code. If you trust the '
                 'file, load it yourself and re-save only its state dict '
-                f'(tensors). Unpickler said: {text.splitlines()[0]}') from err
+                f'(tensors). Unpickler said: {reason}') from err
         raise CheckpointError(
             f'The {what} {path!r} is truncated or corrupt ({type(err).__name__}'
             f': {text.splitlines()[0] if text else "no message"}). It may '

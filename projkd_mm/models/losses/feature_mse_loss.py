@@ -71,7 +71,8 @@ class FeatureMSELoss(nn.Module):
             t_feature (Tensor): Teacher feature ``(N, *)``.
 
         Returns:
-            Tensor: Scalar loss, computed in fp32 even under autocast.
+            Tensor: Scalar loss, computed in fp32 (or fp64 for fp64 inputs) even
+            under autocast.
         """
         s = s_feature.flatten(1)
         t = t_feature.detach().flatten(1)
@@ -88,7 +89,8 @@ class FeatureMSELoss(nn.Module):
         # Norms of large features overflow fp16; the loss is tiny, do it in
         # fp32 whatever autocast says.
         with torch.autocast(device_type=s.device.type, enabled=False):
-            s, t = s.float(), t.float()
+            dtype = torch.promote_types(s.dtype, torch.float32)
+            s, t = s.to(dtype), t.to(dtype)
             if self.normalize:
                 s = F.normalize(s, dim=1, eps=self.eps)
                 t = F.normalize(t, dim=1, eps=self.eps)

@@ -1,0 +1,49 @@
+# Fashion-MNIST (60k train / 10k test, 28x28 grey, 10 classes), read by
+# mmpretrain's FashionMNIST from un-gzipped idx files in data_root.
+# tools/demo.py prepares that folder from the Debian package
+# dataset-fashion-mnist (or --data-root) and sets data_root in every loader.
+dataset_type = 'FashionMNIST'
+data_root = 'data/fashion_mnist'
+
+data_preprocessor = dict(
+    num_classes=10,
+    # Fashion-MNIST pixel mean / std (0.2860, 0.3530) x 255.
+    mean=[72.94],
+    std=[90.02],
+    to_rgb=False)
+
+train_pipeline = [
+    dict(type='RandomCrop', crop_size=28, padding=2),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='PackInputs'),
+]
+test_pipeline = [dict(type='PackInputs')]
+
+train_dataloader = dict(
+    batch_size=128,
+    num_workers=1,
+    persistent_workers=True,
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        split='train',
+        download=False,
+        pipeline=train_pipeline),
+    sampler=dict(type='DefaultSampler', shuffle=True))
+val_dataloader = dict(
+    batch_size=500,
+    num_workers=1,
+    persistent_workers=True,
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        split='test',
+        # mmpretrain 1.2.0's MNIST datasets pick the file from test_mode,
+        # not split: without it the "test" loader reads the training set.
+        test_mode=True,
+        download=False,
+        pipeline=test_pipeline),
+    sampler=dict(type='DefaultSampler', shuffle=False))
+val_evaluator = dict(type='Accuracy', topk=(1, ))
+test_dataloader = val_dataloader
+test_evaluator = val_evaluator

@@ -1,0 +1,144 @@
+"""Find, check and unpack Fashion-MNIST-style idx files.
+
+mmpretrain's ``MNIST``/``FashionMNIST`` datasets read four un-gzipped idx
+files from ``data_root`` (``train-images-idx3-ubyte``, ...). The Debian
+package ``dataset-fashion-mnist`` ships them gzipped under
+``/usr/share/datasets/fashion-mnist/``. :func:`prepare_idx_dataset` turns
+either into a folder mmpretrain can read, after checking every file's
+header, so a truncated or foreign file fails here with its name rather than
+deep inside a dataloader.
+"""
+import gzip
+import os
+import os.path as osp
+import struct
+from typing import Dict, Iterable, List, Optional
+
+import numpy as np
+
+DEBIAN_FASHION_MNIST = '/usr/share/datasets/fashion-mnist'
+
+IDX_FILES: Dict[str, int] = {  # file name -> magic number
+    'train-images-idx3-ubyte': 2051,
+    'train-labels-idx1-ubyte': 2049,
+    't10k-images-idx3-ubyte': 2051,
+    't10k-labels-idx1-ubyte': 2049,
+}
+
+HOW_TO_GET = (
+    'Get Fashion-MNIST with `apt-get install dataset-fashion-mnist` '
+    '(Debian/Ubuntu; files land in /usr/share/datasets/fashion-mnist), or '
+    'download the four *-ubyte.gz files from the Fashion-MNIST GitHub '
+    'repository (zalandoresearch/fashion-mnist, folder data/fashion) into a '
+    'folder and pass it with --data-root.')
+
+
+class DatasetFilesError(RuntimeError):
+    """Dataset files that are missing or corrupt, with where we looked."""
+
+
+def _open(path: str):
+    return gzip.open(path, 'rb') if path.endswith('.gz') else open(path, 'rb')
+
+
+def check_idx_file(path: str, magic: int) -> int:
+    """Check an idx file's header and size; return its number of items."""
+    try:
+        with _open(path) as f:
+            header = f.read(16 if magic == 2051 else 8)
+            body = f.read()
+    except (OSError, EOFError) as err:
+        raise DatasetFilesError(
+            f'{path} cannot be read ({err}); the file is corrupt. '
+            f'{HOW_TO_GET}') from err
+    if len(header) < 8 or struct.unpack('>I', header[:4])[0] != magic:
+        raise DatasetFilesError(
+            f'{path} is not an idx file with magic number {magic}; the file '
+            f'is corrupt or not Fashion-MNIST. {HOW_TO_GET}')
+    count = struct.unpack('>I', header[4:8])[0]
+    item = 1
+    if magic == 2051:
+        rows, cols = struct.unpack('>II', header[8:16])
+        item = rows * cols
+    if len(body) != count * item:
+        raise DatasetFilesError(
+            f'{path} holds {len(body)} bytes of data, its header promises '
+            f'{count * item}: the file is truncated. {HOW_TO_GET}')
+    return count
+
+
+def _find(folder: str, name: str) -> Optional[str]:
+    for candidate in (osp.join(folder, name), osp.join(folder, name + '.gz')):
+        if osp.isfile(candidate):
+            return candidate
+    return None
+
+
+def prepare_idx_dataset(search: Iterable[str], out_dir: str) -> str:
+    """Return a folder with the four checked, un-gzipped idx files.
+
+    Args:
+        search (Iterable[str]): Folders to look in, in order; each may hold
+            the files plain or gzipped. The first folder holding all four
+            wins.
+        out_dir (str): Where gzipped files are unpacked. A folder that
+            already holds all four plain files is returned as it is.
+
+    Returns:
+        str: A folder for mmpretrain's ``FashionMNIST(data_root=...)``.
+
+    Raises:
+        DatasetFilesError: No folder holds the four files, or one is corrupt.
+    """
+    looked: List[str] = []
+    for folder in search:
+        if not folder:
+            continue
+        found = {name: _find(folder, name) for name in IDX_FILES}
+        if not all(found.values()):
+            missing = [n for n, p in found.items() if p is None]
+            looked.append(f'{folder} (missing {", ".join(missing)})')
+            continue
+        counts = {name: check_idx_file(path, IDX_FILES[name])
+                  for name, path in found.items()}
+        for split in ('train', 't10k'):
+            images = counts[f'{split}-images-idx3-ubyte']
+            labels = counts[f'{split}-labels-idx1-ubyte']
+            if images != labels:
+                raise DatasetFilesError(
+                    f'{folder}: {split} has {images} images but {labels} '
+                    f'labels. {HOW_TO_GET}')
+        if all(not p.endswith('.gz') for p in found.values()):
+            return folder
+        os.makedirs(out_dir, exist_ok=True)
+        for name, path in found.items():
+            target = osp.join(out_dir, name)
+            with _open(path) as src, open(target + '.part', 'wb') as dst:
+                dst.write(src.read())
+            os.replace(target + '.part', target)
+        return out_dir
+    raise DatasetFilesError(
+        'Fashion-MNIST not found. Looked in: ' +
+        ('; '.join(looked) or 'no folder given') + f'. {HOW_TO_GET}')
+
+
+def write_idx_dataset(out_dir: str, train_images: np.ndarray,
+                      train_labels: np.ndarray, test_images: np.ndarray,
+                      test_labels: np.ndarray) -> str:
+    """Write uint8 images ``(N, H, W)`` and labels ``(N,)`` as idx files.
+
+    The layout mmpretrain's MNIST-style datasets read; used to turn small
+    image sets (e.g. scikit-learn's digits) into a dataset for tests.
+    """
+    os.makedirs(out_dir, exist_ok=True)
+    for split, images, labels in (('train', train_images, train_labels),
+                                  ('t10k', test_images, test_labels)):
+        images = np.ascontiguousarray(images, dtype=np.uint8)
+        labels = np.ascontiguousarray(labels, dtype=np.uint8)
+        with open(osp.join(out_dir, f'{split}-images-idx3-ubyte'), 'wb') as f:
+            f.write(struct.pack('>IIII', 2051, *images.shape))
+            f.write(images.tobytes())
+        with open(osp.join(out_dir, f'{split}-labels-idx1-ubyte'), 'wb') as f:
+            f.write(struct.pack('>II', 2049, len(labels)))
+            f.write(labels.tobytes())
+    return out_dir

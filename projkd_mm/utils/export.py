@@ -1,0 +1,51 @@
+"""Turn a distillation checkpoint into a plain mmpretrain checkpoint."""
+import os
+import os.path as osp
+from collections import OrderedDict
+from typing import Dict, Optional
+
+import torch
+
+from projkd_mm.utils.checkpoint import (CheckpointError, extract_state_dict,
+                                        load_checkpoint_file)
+
+STUDENT_PREFIX = 'architecture.'
+
+
+def export_submodel(src: str, dst: str,
+                    prefix: Optional[str] = STUDENT_PREFIX) -> Dict:
+    """Keep the weights under ``prefix`` (prefix removed) and save them.
+
+    Args:
+        src (str): A Runner checkpoint, e.g. of ``CheckedSingleTeacherDistill``
+            (keys ``architecture.*``, ``teacher.*``, ``distiller.*``).
+        dst (str): Output file, ``{'state_dict': ..., 'meta': ...}``; the
+            layout ``mmpretrain``'s ``init_model``/``load_checkpoint`` read.
+        prefix (str, optional): ``'architecture.'`` for the student,
+            ``'teacher.'`` for the teacher; ``None`` keeps every weight
+            (a plain classifier's checkpoint, stripped of optimizer state).
+
+    Returns:
+        dict: The saved state dict.
+    """
+    checkpoint = load_checkpoint_file(src, 'checkpoint to export')
+    state_dict = extract_state_dict(checkpoint, f'checkpoint {src!r}')
+    if prefix:
+        state_dict = OrderedDict((k[len(prefix):], v)
+                                 for k, v in state_dict.items()
+                                 if k.startswith(prefix))
+        if not state_dict:
+            raise CheckpointError(
+                f'{src!r} has no weights under {prefix!r}; it is not a '
+                'distillation checkpoint (for a plain classifier use '
+                '--prefix none).')
+    meta = {}
+    if isinstance(checkpoint.get('meta'), dict):
+        meta = {k: v for k, v in checkpoint['meta'].items()
+                if k in ('dataset_meta', 'epoch', 'iter', 'seed')}
+    meta['exported_from'] = osp.abspath(src)
+    os.makedirs(osp.dirname(osp.abspath(dst)), exist_ok=True)
+    tmp = dst + '.part'
+    torch.save({'state_dict': state_dict, 'meta': meta}, tmp)
+    os.replace(tmp, dst)
+    return state_dict

@@ -1,0 +1,108 @@
+"""Shared fixtures: tiny real data and the configs' tiny-run overrides.
+
+The data are scikit-learn's handwritten digits (1,797 real 8x8 images,
+shipped inside scikit-learn), upscaled to 28x28 and written as idx files, so
+the Fashion-MNIST configs run on them unchanged through mmpretrain's
+FashionMNIST dataset.
+"""
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+import projkd_mm  # noqa: F401  (compat layer + registries)
+from projkd_mm.datasets import write_idx_dataset
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+FMNIST_DIR = osp.join(REPO, 'configs', 'projkd', 'fashion_mnist')
+PEFD_FMNIST = osp.join(FMNIST_DIR, 'pefd_ens3_resnet14_resnet8_10e_fmnist.py')
+
+torch.set_num_threads(min(2, torch.get_num_threads()))
+
+
+@pytest.fixture(scope='session')
+def digits_root(tmp_path_factory) -> str:
+    """Digits as 28x28 idx files: 1,500 train / 297 test images."""
+    from sklearn.datasets import load_digits
+    digits = load_digits()
+    images = (digits.images / 16.0 * 255).astype(np.uint8)
+    images = np.kron(images, np.ones((3, 3), dtype=np.uint8))  # 24x24
+    images = np.pad(images, ((0, 0), (2, 2), (2, 2)))  # 28x28
+    labels = digits.target.astype(np.uint8)
+    root = str(tmp_path_factory.mktemp('digits'))
+    return write_idx_dataset(root, images[:1500], labels[:1500],
+                             images[1500:], labels[1500:])
+
+
+def tiny_run_options(data_root: str, **extra) -> dict:
+    """cfg-options that shrink a Fashion-MNIST config to a seconds-long run."""
+    options = {
+        'train_cfg.max_epochs': 1,
+        'default_hooks.logger.interval': 5,
+        'randomness.seed': 0,
+    }
+    for loader, size, indices in (('train_dataloader', 32, 256),
+                                  ('val_dataloader', 100, 200),
+                                  ('test_dataloader', 100, 200)):
+        options.update({
+            f'{loader}.dataset.data_root': data_root,
+            f'{loader}.dataset.indices': indices,
+            f'{loader}.batch_size': size,
+            f'{loader}.num_workers': 0,
+            f'{loader}.persistent_workers': False,
+        })
+    options.update(extra)
+    return options
+
+
+@pytest.fixture
+def tiny_options():
+    return tiny_run_options
+
+
+def build_teacher_checkpoint(path: str, seed: int = 0) -> str:
+    """The Fashion-MNIST teacher's weights (seeded init), saved to ``path``."""
+    from mmengine.config import Config
+    from mmpretrain.registry import MODELS
+    cfg = Config.fromfile(osp.join(FMNIST_DIR, 'resnet14_10e_fmnist.py'))
+    torch.manual_seed(seed)
+    teacher = MODELS.build(cfg.model)
+    torch.save({'state_dict': teacher.state_dict()}, path)
+    return path
+
+
+@pytest.fixture(scope='session')
+def teacher_ckpt(tmp_path_factory) -> str:
+    return build_teacher_checkpoint(
+        str(tmp_path_factory.mktemp('teacher') / 'teacher.pth'))
+
+
+def options_to_argv(options: dict) -> list:
+    """Render a cfg-options dict as ``--cfg-options k=v ...`` arguments."""
+    argv = ['--cfg-options']
+    for key, value in options.items():
+        argv.append(f'{key}={value}'.replace(' ', ''))
+    return argv
+
+
+@pytest.fixture
+def run_tool():
+    """Run a script of tools/ in a fresh interpreter, as a user would."""
+
+    def run(*args, timeout=300, check=True, env=None):
+        full_env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1')
+        full_env.update(env or {})
+        proc = subprocess.run([sys.executable, *args], cwd=REPO,
+                              capture_output=True, text=True, timeout=timeout,
+                              env=full_env)
+        if check and proc.returncode != 0:
+            raise AssertionError(
+                f'{args} exited {proc.returncode}\n{proc.stdout[-3000:]}\n'
+                f'{proc.stderr[-5000:]}')
+        return proc
+
+    return run

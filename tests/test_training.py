@@ -1,0 +1,153 @@
+"""Real MMEngine Runner runs on real images (scikit-learn digits)."""
+import os.path as osp
+import textwrap
+
+import torch
+
+from conftest import (PEFD_FMNIST, REPO, FMNIST_DIR, options_to_argv,
+                      tiny_run_options)
+
+
+def test_train_validate_save_resume_and_export(tmp_path, digits_root,
+                                               teacher_ckpt, run_tool):
+    work = str(tmp_path / 'work')
+    opts = tiny_run_options(digits_root, **{'model.teacher_ckpt': teacher_ckpt})
+    out = run_tool('tools/train.py', PEFD_FMNIST, '--work-dir', work,
+                   *options_to_argv(opts)).stdout
+    assert 'distill.loss_pefd' in out and 'teacher.accuracy/top1' in out
+    assert osp.isfile(osp.join(work, 'epoch_1.pth'))
+
+    # Resume the finished epoch-1 run and train one more epoch.
+    opts['train_cfg.max_epochs'] = 2
+    out = run_tool('tools/train.py', PEFD_FMNIST, '--work-dir', work,
+                   '--resume', *options_to_argv(opts)).stdout
+    assert 'resumed epoch: 1' in out
+    assert 'Epoch(train) [2]' in out and 'Epoch(train) [1]' not in out
+    ckpt = torch.load(osp.join(work, 'epoch_2.pth'))
+    assert ckpt['meta']['epoch'] == 2
+    assert any(k.startswith('distiller.connectors.projector.')
+               for k in ckpt['state_dict'])
+
+    # Export the student; it loads into the plain student config.
+    exported = str(tmp_path / 'student.pth')
+    student_cfg = osp.join(FMNIST_DIR, 'resnet8_10e_fmnist.py')
+    out = run_tool('tools/export_student.py', osp.join(work, 'epoch_2.pth'),
+                   exported, '--config', student_cfg).stdout
+    assert 'loads strictly' in out
+    state = torch.load(exported)['state_dict']
+    assert not any(k.startswith(('teacher.', 'distiller.')) for k in state)
+
+    from mmpretrain.apis import init_model
+    from mmrazor.registry import MODELS
+    from mmengine.config import Config
+    plain = init_model(student_cfg, exported, device='cpu')
+    cfg = Config.fromfile(PEFD_FMNIST)
+    cfg.model.teacher_ckpt = teacher_ckpt
+    cfg.model.data_preprocessor = cfg.data_preprocessor
+    distill = MODELS.build(cfg.model)
+    distill.load_state_dict(ckpt['state_dict'])
+    distill.eval()
+    x = torch.rand(3, 1, 28, 28) * 255
+    with torch.no_grad():
+        expected = distill.student(
+            distill.data_preprocessor({'inputs': list(x)})['inputs'],
+            mode='tensor')
+        got = plain(plain.data_preprocessor({'inputs': list(x)})['inputs'],
+                    mode='tensor')
+    torch.testing.assert_close(got, expected)
+
+
+def test_test_tool_evaluates_a_distillation_checkpoint(tmp_path, digits_root,
+                                                       teacher_ckpt,
+                                                       run_tool):
+    work = str(tmp_path / 'work')
+    opts = tiny_run_options(digits_root, **{'model.teacher_ckpt': teacher_ckpt})
+    run_tool('tools/train.py', PEFD_FMNIST, '--work-dir', work,
+             *options_to_argv(opts))
+    out = run_tool('tools/test.py', PEFD_FMNIST, osp.join(work, 'epoch_1.pth'),
+                   '--work-dir', str(tmp_path / 'test'), '--out',
+                   str(tmp_path / 'metrics.json'),
+                   *options_to_argv(tiny_run_options(digits_root))).stdout
+    assert 'Epoch(test)' in out
+    import json
+    metrics = json.load(open(tmp_path / 'metrics.json'))
+    assert 0 <= metrics['accuracy/top1'] <= 100
+
+
+def test_dist_train_runs_two_cpu_processes(tmp_path, digits_root,
+                                           teacher_ckpt):
+    import subprocess
+    work = str(tmp_path / 'work')
+    opts = tiny_run_options(digits_root, **{'model.teacher_ckpt': teacher_ckpt})
+    proc = subprocess.run(
+        ['bash', 'tools/dist_train.sh', PEFD_FMNIST, '2', '--work-dir', work,
+         *options_to_argv(opts)],
+        cwd=REPO, capture_output=True, text=True, timeout=400,
+        env=dict(__import__('os').environ, PORT='29611',
+                 OMP_NUM_THREADS='1'))
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+    log = proc.stdout + proc.stderr
+    assert "'backend': 'gloo'" in log or 'backend=gloo' in log or \
+        'gloo' in log
+    assert 'world_size: 2' in log or 'Distributed training: True' in log
+    assert osp.isfile(osp.join(work, 'epoch_1.pth'))
+
+
+def test_external_config_reaches_the_plugin_through_custom_imports(
+        tmp_path, digits_root, teacher_ckpt, run_tool):
+    """A config outside the repo, run without importing projkd_mm first."""
+    config = tmp_path / 'my_distill.py'
+    config.write_text(textwrap.dedent(f'''
+        custom_imports = dict(imports=['projkd_mm'],
+                              allow_failed_imports=False)
+        default_scope = 'mmpretrain'
+        def _net(depth, widths):
+            return dict(
+                _scope_='mmpretrain', type='ImageClassifier',
+                backbone=dict(type='CifarResNet', depth=depth,
+                              num_filters=widths, in_channels=1),
+                neck=dict(type='GlobalAveragePooling'),
+                head=dict(type='LinearClsHead', num_classes=10,
+                          in_channels=widths[-1]))
+        model = dict(
+            _scope_='mmrazor', type='CheckedSingleTeacherDistill',
+            data_preprocessor=dict(type='mmpretrain.ClsDataPreprocessor',
+                                   num_classes=10, mean=[70.0], std=[90.0]),
+            architecture=_net(8, (8, 8, 16, 32)),
+            teacher=_net(14, (16, 16, 32, 64)),
+            teacher_ckpt={teacher_ckpt!r},
+            distiller=dict(
+                type='ConfigurableDistiller',
+                student_recorders=dict(f=dict(type='ModuleOutputs',
+                                              source='neck')),
+                teacher_recorders=dict(f=dict(type='ModuleOutputs',
+                                              source='neck')),
+                connectors=dict(p=dict(type='ProjectorEnsembleConnector',
+                                       in_channels=32, out_channels=64)),
+                distill_losses=dict(l=dict(type='FeatureMSELoss',
+                                           loss_weight=12.5)),
+                loss_forward_mappings=dict(l=dict(
+                    s_feature=dict(from_student=True, recorder='f',
+                                   data_idx=0, connector='p'),
+                    t_feature=dict(from_student=False, recorder='f',
+                                   data_idx=0)))))
+        train_dataloader = dict(
+            batch_size=32, num_workers=0,
+            dataset=dict(type='FashionMNIST', data_root={digits_root!r},
+                         download=False, indices=128,
+                         pipeline=[dict(type='PackInputs')]),
+            sampler=dict(type='DefaultSampler', shuffle=True))
+        optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.05))
+        train_cfg = dict(by_epoch=True, max_epochs=1)
+        work_dir = {str(tmp_path / 'work')!r}
+    '''))
+    script = ('from mmengine.config import Config\n'
+              'from mmengine.runner import Runner\n'
+              'import sys\n'
+              f'cfg = Config.fromfile({str(config)!r})\n'
+              "assert 'projkd_mm' in sys.modules\n"
+              'Runner.from_cfg(cfg).train()\n'
+              "print('TRAINED')\n")
+    out = run_tool('-c', script).stdout
+    assert 'TRAINED' in out
+    assert osp.isfile(tmp_path / 'work' / 'epoch_1.pth')

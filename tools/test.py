@@ -1,0 +1,50 @@
+"""Evaluate a checkpoint of a config with MMEngine's Runner.
+
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE]
+        [--cfg-options k=v ...] [--launcher none|pytorch|slurm|mpi]
+
+CHECKPOINT may be a distillation checkpoint (student, teacher and
+projectors) or, with a plain mmpretrain config, an exported student.
+"""
+import argparse
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+import projkd_mm  # noqa: E402,F401
+from projkd_mm.engine.runner_setup import (add_common_args,  # noqa: E402
+                                           load_config)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Test a checkpoint')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        '--out', help='dump the metrics to this json/yaml/pkl file')
+    add_common_args(parser)
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    cfg = load_config(args)
+    cfg.load_from = args.checkpoint
+    model_type = str(cfg.model.get('type', ''))
+    if model_type.endswith('CheckedSingleTeacherDistill'):
+        # The checkpoint holds the teacher too (teacher.*): skip fetching
+        # teacher_ckpt, the Runner loads every weight from CHECKPOINT.
+        cfg.model.teacher_ckpt = None
+        cfg.model.allow_random_teacher = True
+
+    from mmengine.runner import Runner
+    runner = Runner.from_cfg(cfg)
+    metrics = runner.test()
+    if args.out:
+        import mmengine
+        mmengine.dump(metrics, args.out)
+
+
+if __name__ == '__main__':
+    main()

@@ -5,11 +5,10 @@ import pickle
 
 import pytest
 import torch
+from conftest import PEFD_FMNIST, build_teacher_checkpoint
 from mmengine.config import Config
 from mmrazor.registry import MODELS
 from torch.nn.modules.batchnorm import _BatchNorm
-
-from conftest import PEFD_FMNIST, build_teacher_checkpoint
 
 from projkd_mm.utils.checkpoint import CheckpointError
 

@@ -23,8 +23,8 @@ def separate_linears(connector: ProjectorEnsembleConnector):
 
 def test_builds_from_mmrazor_registry_with_paper_defaults():
     connector = MODELS.build(
-        dict(_scope_='mmrazor', type='ProjectorEnsembleConnector', in_channels=8,
-             out_channels=16))
+        dict(_scope_='mmrazor', type='ProjectorEnsembleConnector',
+             in_channels=8, out_channels=16))
     assert isinstance(connector, ProjectorEnsembleConnector)
     assert connector.num_projectors == 3
     assert isinstance(connector.act, nn.ReLU)

@@ -3,15 +3,20 @@ import os.path as osp
 import textwrap
 
 import torch
-
-from conftest import (PEFD_FMNIST, REPO, FMNIST_DIR, options_to_argv,
-                      tiny_run_options)
+from conftest import (
+    FMNIST_DIR,
+    PEFD_FMNIST,
+    REPO,
+    options_to_argv,
+    tiny_run_options,
+)
 
 
 def test_train_validate_save_resume_and_export(tmp_path, digits_root,
                                                teacher_ckpt, run_tool):
     work = str(tmp_path / 'work')
-    opts = tiny_run_options(digits_root, **{'model.teacher_ckpt': teacher_ckpt})
+    opts = tiny_run_options(digits_root,
+                            **{'model.teacher_ckpt': teacher_ckpt})
     out = run_tool('tools/train.py', PEFD_FMNIST, '--work-dir', work,
                    *options_to_argv(opts)).stdout
     assert 'distill.loss_pefd' in out and 'teacher.accuracy/top1' in out
@@ -37,9 +42,9 @@ def test_train_validate_save_resume_and_export(tmp_path, digits_root,
     state = torch.load(exported)['state_dict']
     assert not any(k.startswith(('teacher.', 'distiller.')) for k in state)
 
+    from mmengine.config import Config
     from mmpretrain.apis import init_model
     from mmrazor.registry import MODELS
-    from mmengine.config import Config
     plain = init_model(student_cfg, exported, device='cpu')
     cfg = Config.fromfile(PEFD_FMNIST)
     cfg.model.teacher_ckpt = teacher_ckpt
@@ -61,7 +66,8 @@ def test_test_tool_evaluates_a_distillation_checkpoint(tmp_path, digits_root,
                                                        teacher_ckpt,
                                                        run_tool):
     work = str(tmp_path / 'work')
-    opts = tiny_run_options(digits_root, **{'model.teacher_ckpt': teacher_ckpt})
+    opts = tiny_run_options(digits_root,
+                            **{'model.teacher_ckpt': teacher_ckpt})
     run_tool('tools/train.py', PEFD_FMNIST, '--work-dir', work,
              *options_to_argv(opts))
     out = run_tool('tools/test.py', PEFD_FMNIST, osp.join(work, 'epoch_1.pth'),
@@ -78,7 +84,8 @@ def test_dist_train_runs_two_cpu_processes(tmp_path, digits_root,
                                            teacher_ckpt):
     import subprocess
     work = str(tmp_path / 'work')
-    opts = tiny_run_options(digits_root, **{'model.teacher_ckpt': teacher_ckpt})
+    opts = tiny_run_options(digits_root,
+                            **{'model.teacher_ckpt': teacher_ckpt})
     proc = subprocess.run(
         ['bash', 'tools/dist_train.sh', PEFD_FMNIST, '2', '--work-dir', work,
          *options_to_argv(opts)],

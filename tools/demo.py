@@ -16,10 +16,12 @@ import time
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from projkd_mm.datasets import (DEBIAN_FASHION_MNIST,  # noqa: E402
-                                DatasetFilesError, prepare_idx_dataset)
-from projkd_mm.engine.experiment import (REPO, loader_options,  # noqa: E402
-                                         train_config)
+from projkd_mm.datasets import (  # noqa: E402
+    DEBIAN_FASHION_MNIST,
+    DatasetFilesError,
+    prepare_idx_dataset,
+)
+from projkd_mm.engine.experiment import REPO, loader_options, train_config  # noqa: E402
 
 CONFIGS = osp.join(REPO, 'configs', 'projkd', 'fashion_mnist')
 TEACHER = osp.join(CONFIGS, 'resnet14_10e_fmnist.py')

@@ -13,8 +13,7 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import projkd_mm  # noqa: E402,F401
-from projkd_mm.engine.runner_setup import (add_common_args,  # noqa: E402
-                                           load_config)
+from projkd_mm.engine.runner_setup import add_common_args, load_config  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -7,15 +7,13 @@ Multi-GPU: tools/dist_train.sh CONFIG GPUS. On a machine without GPUs the
 same launcher runs CPU processes that talk over gloo.
 """
 import argparse
-import os
 import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import projkd_mm  # noqa: E402,F401  (compat layer + registries)
-from projkd_mm.engine.runner_setup import (add_common_args,  # noqa: E402
-                                           load_config)
+from projkd_mm.engine.runner_setup import add_common_args, load_config  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:

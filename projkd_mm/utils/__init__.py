@@ -1,5 +1,7 @@
-from projkd_mm.utils.checkpoint import (CheckpointError,
+from projkd_mm.utils.checkpoint import (
+                                        CheckpointError,
                                         load_checkpoint_file,
-                                        load_state_dict_strict)
+                                        load_state_dict_strict,
+)
 
 __all__ = ['CheckpointError', 'load_checkpoint_file', 'load_state_dict_strict']

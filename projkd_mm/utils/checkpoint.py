@@ -104,8 +104,9 @@ def load_checkpoint_file(path: str, what: str = 'checkpoint') -> Dict:
                 'file, load it yourself and re-save only its state dict '
                 f'(tensors). Unpickler said: {reason}') from err
         raise CheckpointError(
-            f'The {what} {path!r} is truncated or corrupt ({type(err).__name__}'
-            f': {text.splitlines()[0] if text else "no message"}). It may '
+            f'The {what} {path!r} is truncated or corrupt '
+            f'({type(err).__name__}: '
+            f'{text.splitlines()[0] if text else "no message"}). It may '
             'have been written by a process that died: use an earlier '
             'checkpoint or train again.') from err
 

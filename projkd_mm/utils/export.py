@@ -6,8 +6,11 @@ from typing import Dict, Optional
 
 import torch
 
-from projkd_mm.utils.checkpoint import (CheckpointError, extract_state_dict,
-                                        load_checkpoint_file)
+from projkd_mm.utils.checkpoint import (
+    CheckpointError,
+    extract_state_dict,
+    load_checkpoint_file,
+)
 
 STUDENT_PREFIX = 'architecture.'
 

@@ -1,4 +1,5 @@
-from projkd_mm.models.algorithms.checked_single_teacher_distill import \
-    CheckedSingleTeacherDistill
+from projkd_mm.models.algorithms.checked_single_teacher_distill import (
+    CheckedSingleTeacherDistill,
+)
 
 __all__ = ['CheckedSingleTeacherDistill']

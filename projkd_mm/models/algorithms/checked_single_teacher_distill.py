@@ -5,9 +5,11 @@ from mmengine.logging import MMLogger
 from mmrazor.models.algorithms import SingleTeacherDistill
 from mmrazor.registry import MODELS
 
-from projkd_mm.utils.checkpoint import (extract_state_dict,
-                                        load_checkpoint_file,
-                                        load_state_dict_strict)
+from projkd_mm.utils.checkpoint import (
+    extract_state_dict,
+    load_checkpoint_file,
+    load_state_dict_strict,
+)
 
 
 @MODELS.register_module()
@@ -93,7 +95,8 @@ class CheckedSingleTeacherDistill(SingleTeacherDistill):
                 for record in recorder.data_buffer:
                     tensors = record if isinstance(record,
                                                    (tuple, list)) else [record]
-                    if any(isinstance(t, torch.Tensor) and t.is_floating_point()
+                    if any(isinstance(t, torch.Tensor)
+                           and t.is_floating_point()
                            and not torch.isfinite(t).all() for t in tensors):
                         found.append(f'{side} recorder {name!r} '
                                      f'(source {recorder.source!r})')

@@ -1,4 +1,5 @@
-from projkd_mm.models.connectors.projector_ensemble_connector import \
-    ProjectorEnsembleConnector
+from projkd_mm.models.connectors.projector_ensemble_connector import (
+    ProjectorEnsembleConnector,
+)
 
 __all__ = ['ProjectorEnsembleConnector']

@@ -4,8 +4,9 @@ from typing import Dict, Optional
 import torch
 import torch.nn.functional as F
 from mmcv.cnn import build_activation_layer
-from mmrazor.models.architectures.connectors.base_connector import \
-    BaseConnector
+from mmrazor.models.architectures.connectors.base_connector import (
+    BaseConnector,
+)
 from mmrazor.registry import MODELS
 from torch import nn
 

@@ -1,4 +1,3 @@
-from typing import Optional
 
 import torch
 import torch.nn.functional as F
@@ -71,8 +70,8 @@ class FeatureMSELoss(nn.Module):
             t_feature (Tensor): Teacher feature ``(N, *)``.
 
         Returns:
-            Tensor: Scalar loss, computed in fp32 (or fp64 for fp64 inputs) even
-            under autocast.
+            Tensor: Scalar loss, computed in fp32 (fp64 for fp64 inputs),
+            even under autocast.
         """
         s = s_feature.flatten(1)
         t = t_feature.detach().flatten(1)

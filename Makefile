@@ -1,0 +1,41 @@
+# One-command entry points (see README "Quick start").
+#   make test   create .venv, install everything, get the data, run pytest
+#   make demo   the Fashion-MNIST distillation demo (after make test/install)
+#   make lint   ruff, configured in pyproject.toml
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: install data test demo lint ablation
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: setup.py requirements/constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c requirements/constraints.txt -e '.[tests]'
+	touch $@
+
+# Fashion-MNIST from Debian's package where apt-get can be used; elsewhere
+# tools/demo.py says where to put the files (tests do not need them).
+data:
+	@if [ -d /usr/share/datasets/fashion-mnist ]; then \
+	  echo "Fashion-MNIST: /usr/share/datasets/fashion-mnist"; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  (apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist >/dev/null) \
+	    || echo "warning: could not install dataset-fashion-mnist; see README"; \
+	else \
+	  echo "note: no apt-get/root: get Fashion-MNIST by hand for the demo (README)"; \
+	fi
+
+test: install data
+	$(BIN)/python -m pytest tests -q
+
+demo: install data
+	$(BIN)/python tools/demo.py
+
+ablation: install data
+	$(BIN)/python tools/ablation.py
+
+lint: install
+	$(BIN)/ruff check .

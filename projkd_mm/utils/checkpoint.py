@@ -87,26 +87,26 @@ def load_checkpoint_file(path: str, what: str = 'checkpoint') -> Dict:
                 'by hand and set the config key to the local file.') from err
     if not osp.isfile(path):
         raise CheckpointError(
-            f'The {what} {path!r} does not exist. Check the path in the '
-            'config or pass --cfg-options with the right file.')
+            f'The {what} {path!r} does not exist. Check the path (in the '
+            'config, --cfg-options or on the command line).')
     try:
         return torch.load(path, map_location='cpu', weights_only=True)
     except Exception as err:
         text = str(err)
-        if 'Weights only load failed' in text:
-            reason = next((line.strip() for line in text.splitlines()
-                           if 'GLOBAL' in line),
-                          text.splitlines()[0])
+        refused = next((line.strip() for line in text.splitlines()
+                        if 'GLOBAL' in line), None)
+        if refused:
             raise CheckpointError(
                 f'Refusing to unpickle the {what} {path!r}: it asks for a '
                 'Python global outside the allowlist of data-only types, and '
                 'unpickling it could run arbitrary code. If you trust the '
                 'file, load it yourself and re-save only its state dict '
-                f'(tensors). Unpickler said: {reason}') from err
+                f'(tensors). Unpickler said: {refused}') from err
+        detail = next((line.strip() for line in reversed(text.splitlines())
+                       if line.strip() and 'torch.load' not in line), '')
         raise CheckpointError(
             f'The {what} {path!r} is truncated or corrupt '
-            f'({type(err).__name__}: '
-            f'{text.splitlines()[0] if text else "no message"}). It may '
+            f'({type(err).__name__}: {detail or "no message"}). It may '
             'have been written by a process that died: use an earlier '
             'checkpoint or train again.') from err
 

@@ -1,0 +1,68 @@
+# Projector-ensemble feature distillation (Chen et al., NeurIPS 2022),
+# CIFAR-100, resnet32x4 teacher -> resnet8x4 student, the paper's recipe:
+# 1 x cross-entropy + 25 x mean(1 - cos) between the teacher's penultimate
+# feature and the mean of 3 ReLU(linear) projections of the student's.
+# The other pairs of this folder inherit this file and change the two models,
+# the teacher checkpoint and the projector widths.
+_base_ = [
+    '../../_base_/datasets/cifar100_bs64.py',
+    '../../_base_/schedules/cifar100_240e.py',
+    'mmpretrain::_base_/default_runtime.py',
+    '../../_base_/projkd_runtime.py',
+]
+
+model = dict(
+    _scope_='mmrazor',
+    type='CheckedSingleTeacherDistill',
+    architecture=dict(
+        _scope_='mmpretrain',
+        type='ImageClassifier',
+        backbone=dict(type='CifarResNet', depth=8,
+                      num_filters=(32, 64, 128, 256)),
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(type='LinearClsHead', num_classes=100, in_channels=256,
+                  loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
+                  topk=(1, 5))),
+    teacher=dict(
+        _scope_='mmpretrain',
+        type='ImageClassifier',
+        backbone=dict(type='CifarResNet', depth=32,
+                      num_filters=(32, 64, 128, 256)),
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(type='LinearClsHead', num_classes=100, in_channels=256,
+                  loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
+                  topk=(1, 5))),
+    # RepDistiller's resnet32x4 (79.42%), converted by (docs/model_zoo.md):
+    # python tools/model_converters/repdistiller_to_mmpretrain.py \
+    #   save/models/resnet32x4_vanilla/ckpt_epoch_240.pth \
+    #   checkpoints/cifar100/resnet32x4_mmpretrain.pth --arch resnet32x4
+    teacher_ckpt='checkpoints/cifar100/resnet32x4_mmpretrain.pth',
+    distiller=dict(
+        type='ConfigurableDistiller',
+        # Penultimate features: the pooled (N, C) output of the neck.
+        student_recorders=dict(feat=dict(type='ModuleOutputs', source='neck')),
+        teacher_recorders=dict(feat=dict(type='ModuleOutputs', source='neck')),
+        connectors=dict(
+            projector=dict(type='ProjectorEnsembleConnector',
+                           in_channels=256, out_channels=256,
+                           num_projectors=3)),
+        distill_losses=dict(
+            # 12.5 x ||s/|s| - t/|t|||^2 (batchmean) == 25 x mean(1 - cos),
+            # the reference's weight 25 on the direction-alignment loss.
+            loss_pefd=dict(type='FeatureMSELoss', loss_weight=12.5,
+                           normalize=True, reduction='batchmean')),
+        loss_forward_mappings=dict(
+            loss_pefd=dict(
+                s_feature=dict(from_student=True, recorder='feat',
+                               data_idx=0, connector='projector'),
+                t_feature=dict(from_student=False, recorder='feat',
+                               data_idx=0)))))
+
+# Also reports the teacher's accuracy: a wrong teacher shows up at once.
+val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')
+
+# The reference reports the best epoch's test accuracy: keep that checkpoint
+# (by the student's top-1; the teacher's is logged as teacher.accuracy/top1).
+default_hooks = dict(
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2,
+                    save_best='accuracy/top1', rule='greater'))

@@ -1,0 +1,23 @@
+# Projector-ensemble feature distillation on CIFAR-100,
+# wrn_40_2 teacher (128-d feature) -> wrn_16_2 student (128-d).
+# Recipe, distiller and loss: ./pefd_resnet32x4_resnet8x4_240e_cifar100.py
+# RepDistiller top-1 (teacher / student / KD / FitNet / CRD):
+# 75.61 / 73.26 / 74.92 / 73.58 / 75.48.
+_base_ = './pefd_resnet32x4_resnet8x4_240e_cifar100.py'
+
+model = dict(
+    architecture=dict(
+        backbone=dict(_delete_=True, type='CifarWideResNet', depth=16,
+                      widen_factor=2),
+        head=dict(in_channels=128)),
+    teacher=dict(
+        backbone=dict(_delete_=True, type='CifarWideResNet', depth=40,
+                      widen_factor=2),
+        head=dict(in_channels=128)),
+    # python tools/model_converters/repdistiller_to_mmpretrain.py \
+    #   save/models/wrn_40_2_vanilla/ckpt_epoch_240.pth \
+    #   checkpoints/cifar100/wrn_40_2_mmpretrain.pth --arch wrn_40_2
+    teacher_ckpt='checkpoints/cifar100/wrn_40_2_mmpretrain.pth',
+    distiller=dict(
+        connectors=dict(
+            projector=dict(in_channels=128, out_channels=128))))

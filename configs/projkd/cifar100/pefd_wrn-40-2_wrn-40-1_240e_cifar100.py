@@ -1,0 +1,14 @@
+# Projector-ensemble feature distillation on CIFAR-100,
+# wrn_40_2 teacher (128-d feature) -> wrn_40_1 student (64-d).
+# Same teacher as ./pefd_wrn-40-2_wrn-16-2_240e_cifar100.py; recipe, distiller
+# and loss: ./pefd_resnet32x4_resnet8x4_240e_cifar100.py.
+# RepDistiller top-1 (teacher / student / KD / FitNet / CRD):
+# 75.61 / 71.98 / 73.54 / 72.24 / 74.14.
+_base_ = './pefd_wrn-40-2_wrn-16-2_240e_cifar100.py'
+
+model = dict(
+    architecture=dict(
+        backbone=dict(_delete_=True, type='CifarWideResNet', depth=40,
+                      widen_factor=1),
+        head=dict(in_channels=64)),
+    distiller=dict(connectors=dict(projector=dict(in_channels=64))))

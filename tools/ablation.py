@@ -1,0 +1,205 @@
+"""The paper's ablation on Fashion-MNIST, 3 seeds per method.
+
+    python tools/ablation.py [--work-dir work_dirs/ablation] [--seeds 0 1 2]
+        [--train-size 10000] [--epochs 10] [--full] [--holdout]
+        [--methods NAME ...] [--data-root DIR]
+
+Methods (configs/projkd/fashion_mnist/): student alone (CE), logit KD,
+direct normalised feature matching without projector, one projector,
+ensembles of 2, 3 and 4, ensemble of 3 + logit KD. One teacher is trained
+first (seed 0) and shared by every method and seed.
+
+Default (reduced): 10,000 training images, 10 epochs, about an hour on 2
+CPU cores. --full: all 50,000 non-held-out training images. --holdout:
+validate on the last 10,000 training images instead of the test set: use it
+for any tuning; the test set is only for the final table. Writes
+results.json, results.md and accuracy_curves.png to the work dir.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import statistics
+import sys
+import time
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+from projkd_mm.datasets import DEBIAN_FASHION_MNIST, prepare_idx_dataset
+from projkd_mm.engine.experiment import REPO, loader_options, train_config
+from projkd_mm.utils.export import export_submodel
+
+CONFIGS = osp.join(REPO, 'configs', 'projkd', 'fashion_mnist')
+TEACHER = 'resnet14_10e_fmnist.py'
+# name -> (config, description); the order of the table.
+METHODS = {
+    'student': ('resnet8_10e_fmnist.py', 'student alone (CE)'),
+    'kd': ('kd_resnet14_resnet8_10e_fmnist.py', 'logit KD (T=4)'),
+    'noproj': ('pefd_noproj_resnet14_resnet8_10e_fmnist.py',
+               'feature matching, no projector'),
+    'ens1': ('pefd_ens1_resnet14_resnet8_10e_fmnist.py', 'one projector'),
+    'ens2': ('pefd_ens2_resnet14_resnet8_10e_fmnist.py', 'ensemble q=2'),
+    'ens3': ('pefd_ens3_resnet14_resnet8_10e_fmnist.py', 'ensemble q=3'),
+    'ens4': ('pefd_ens4_resnet14_resnet8_10e_fmnist.py', 'ensemble q=4'),
+    'ens3_kd': ('pefd_ens3_kd_resnet14_resnet8_10e_fmnist.py',
+                'ensemble q=3 + logit KD'),
+}
+# The first 50,000 training images are for training; the last 10,000 are
+# the held-out validation split of --holdout, never trained on.
+TRAIN_POOL = 50000
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--work-dir', default='work_dirs/ablation')
+    parser.add_argument('--data-root', help='Fashion-MNIST idx folder')
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+    parser.add_argument('--train-size', type=int, default=10000)
+    parser.add_argument('--epochs', type=int, default=10)
+    parser.add_argument('--full', action='store_true',
+                        help=f'train on all {TRAIN_POOL} non-held-out images')
+    parser.add_argument('--holdout', action='store_true',
+                        help='validate on the held-out last 10,000 training '
+                        'images (for tuning), not on the test set')
+    parser.add_argument('--methods', nargs='+', choices=list(METHODS),
+                        default=list(METHODS))
+    parser.add_argument('--teacher-ckpt',
+                        help='reuse this teacher instead of training one')
+    parser.add_argument('--cfg-options', nargs='+', default=[],
+                        help='extra key=value overrides for every student run')
+    return parser.parse_args(argv)
+
+
+def run_options(args, data_root: str, seed: int) -> dict:
+    size = TRAIN_POOL if args.full else args.train_size
+    options = loader_options(data_root, list(range(size)) if args.holdout
+                             else size)
+    if args.holdout:
+        held_out = list(range(TRAIN_POOL, TRAIN_POOL + 10000))
+        options.update({
+            'val_dataloader.dataset.split': 'train',
+            'val_dataloader.dataset.test_mode': False,
+            'val_dataloader.dataset.indices': held_out,
+        })
+    epochs = args.epochs
+    options.update({
+        'train_cfg.max_epochs': epochs,
+        'param_scheduler.milestones': [max(1, round(epochs * 0.6)),
+                                       max(1, round(epochs * 0.8))],
+        'randomness.seed': seed,
+    })
+    for item in args.cfg_options:
+        key, _, value = item.partition('=')
+        options[key] = value
+    return options
+
+
+def mean_std(values):
+    if len(values) < 2:
+        return values[0], 0.0
+    return statistics.mean(values), statistics.stdev(values)
+
+
+def table(results: dict, args) -> str:
+    split = 'held-out validation' if args.holdout else 'test'
+    lines = [
+        f'| method | final top-1 ({split}) | best-epoch top-1 | '
+        'time / run |', '|---|---|---|---|'
+    ]
+    for name, runs in results['methods'].items():
+        final = mean_std([r['final'] for r in runs])
+        best = mean_std([r['best'] for r in runs])
+        secs = statistics.mean(r['seconds'] for r in runs)
+        lines.append(f'| {METHODS[name][1]} | {final[0]:.2f} +- '
+                     f'{final[1]:.2f} | {best[0]:.2f} +- {best[1]:.2f} | '
+                     f'{secs / 60:.1f} min |')
+    teacher = results['teacher']
+    lines.append(f'| teacher ResNet-14 (reference) | {teacher["final"]:.2f} '
+                 f'| {teacher["best"]:.2f} | {teacher["seconds"] / 60:.1f} '
+                 'min |')
+    return '\n'.join(lines)
+
+
+def plot(results: dict, path: str) -> None:
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for name, runs in results['methods'].items():
+        curves = [r['curve'] for r in runs]
+        length = min(len(c) for c in curves)
+        mean = [statistics.mean(c[i] for c in curves) for i in range(length)]
+        ax.plot(range(1, length + 1), mean, marker='.', label=METHODS[name][1])
+    ax.set_xlabel('epoch')
+    ax.set_ylabel('top-1 (%), mean over seeds')
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    default = osp.join(REPO, 'data', 'fashion_mnist')
+    data_root = prepare_idx_dataset(
+        [args.data_root] if args.data_root else [default,
+                                                 DEBIAN_FASHION_MNIST],
+        default)
+    work_dir = osp.abspath(args.work_dir)
+    os.makedirs(work_dir, exist_ok=True)
+    command = 'python tools/ablation.py ' + ' '.join(
+        a if ' ' not in a else repr(a) for a in (argv or sys.argv[1:]))
+    results = {'command': command.strip(), 'settings': vars(args),
+               'methods': {}}
+    start = time.time()
+
+    teacher_ckpt = args.teacher_ckpt or osp.join(work_dir, 'teacher.pth')
+    teacher_log = osp.join(work_dir, 'teacher.json')
+    if osp.isfile(teacher_ckpt) and osp.isfile(teacher_log):
+        results['teacher'] = json.load(open(teacher_log))
+        print(f'[teacher] reusing {teacher_ckpt}')
+    else:
+        run = train_config(osp.join(CONFIGS, TEACHER),
+                           osp.join(work_dir, 'teacher'),
+                           run_options(args, data_root, 0),
+                           label='[teacher] ')
+        export_submodel(run.last_checkpoint, teacher_ckpt, prefix=None)
+        results['teacher'] = dict(final=run.final, best=run.best,
+                                  seconds=run.seconds, curve=run.top1)
+        json.dump(results['teacher'], open(teacher_log, 'w'))
+
+    for name in args.methods:
+        config = osp.join(CONFIGS, METHODS[name][0])
+        for seed in args.seeds:
+            options = run_options(args, data_root, seed)
+            if name != 'student':
+                options['model.teacher_ckpt'] = teacher_ckpt
+            run = train_config(config, osp.join(work_dir, name,
+                                                f'seed{seed}'), options,
+                               label=f'[{name} seed {seed}] ')
+            results['methods'].setdefault(name, []).append(
+                dict(seed=seed, final=run.final, best=run.best,
+                     seconds=run.seconds, curve=run.top1,
+                     checkpoint=run.last_checkpoint))
+            print(f'[{name} seed {seed}] final {run.final:.2f} best '
+                  f'{run.best:.2f} ({run.seconds / 60:.1f} min)')
+            json.dump(results, open(osp.join(work_dir, 'results.json'), 'w'),
+                      indent=1)
+
+    markdown = table(results, args)
+    size = TRAIN_POOL if args.full else args.train_size
+    header = (f'Fashion-MNIST, {size} training images, {args.epochs} epochs, '
+              f'seeds {args.seeds}; mean +- std over seeds.\n'
+              f'Command: `{results["command"]}`\n\n')
+    with open(osp.join(work_dir, 'results.md'), 'w') as f:
+        f.write(header + markdown + '\n')
+    plot(results, osp.join(work_dir, 'accuracy_curves.png'))
+    print('\n' + header + markdown)
+    print(f'\nResults: {work_dir}/results.md, results.json, '
+          f'accuracy_curves.png ({(time.time() - start) / 60:.0f} min)')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

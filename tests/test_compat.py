@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import REPO
 
 
@@ -57,8 +56,9 @@ def test_runner_checkpoints_load_with_torch_default_weights_only(tmp_path):
 
 
 def test_history_buffer_getattr_refuses_other_lookups():
-    from projkd_mm.utils.checkpoint import _history_buffer_getattr
     from mmengine.logging.history_buffer import HistoryBuffer
+
+    from projkd_mm.utils.checkpoint import _history_buffer_getattr
     assert _history_buffer_getattr(HistoryBuffer, 'mean') is \
         HistoryBuffer.mean
     import os

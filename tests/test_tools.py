@@ -3,7 +3,6 @@ import os.path as osp
 import subprocess
 
 import pytest
-
 from conftest import PEFD_FMNIST, REPO
 
 

@@ -7,6 +7,7 @@ _base_ = [
     'mmpretrain::_base_/schedules/imagenet_bs256.py',
     'mmpretrain::_base_/default_runtime.py',
     '../_base_/projkd_runtime.py',
+    '../_base_/models/pefd_distill.py',
 ]
 
 # mmpretrain model zoo ResNet34 (73.62% top-1). Offline: download it and pass
@@ -18,8 +19,6 @@ teacher_ckpt = 'https://download.openmmlab.com/mmclassification/v0/resnet/resnet
 data_preprocessor = dict(type='mmpretrain.ClsDataPreprocessor')
 
 model = dict(
-    _scope_='mmrazor',
-    type='CheckedSingleTeacherDistill',
     architecture=dict(
         _scope_='mmpretrain',
         type='ImageClassifier',
@@ -39,30 +38,15 @@ model = dict(
                   loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
                   topk=(1, 5))),
     teacher_ckpt=teacher_ckpt,
+    # Ensemble of 3 projectors 512 -> 512 on the penultimate features, loss
+    # 12.5 x batchmean == 25 x mean(1 - cos): ../_base_/models/pefd_distill.py
     distiller=dict(
-        type='ConfigurableDistiller',
-        # Penultimate features: the pooled (N, C) output of the neck.
-        student_recorders=dict(feat=dict(type='ModuleOutputs', source='neck')),
-        teacher_recorders=dict(feat=dict(type='ModuleOutputs', source='neck')),
-        connectors=dict(
-            projector=dict(type='ProjectorEnsembleConnector',
-                           in_channels=512, out_channels=512,
-                           num_projectors=3)),
-        distill_losses=dict(
-            # 12.5 x ||s/|s| - t/|t|||^2 (batchmean) == 25 x mean(1 - cos),
-            # the reference's weight 25 on the direction-alignment loss.
-            loss_pefd=dict(type='FeatureMSELoss', loss_weight=12.5,
-                           normalize=True, reduction='batchmean')),
-        loss_forward_mappings=dict(
-            loss_pefd=dict(
-                s_feature=dict(from_student=True, recorder='feat',
-                               data_idx=0, connector='projector'),
-                t_feature=dict(from_student=False, recorder='feat',
-                               data_idx=0)))))
+        connectors=dict(projector=dict(in_channels=512, out_channels=512))))
 
 # Also reports the teacher's accuracy: a wrong teacher shows up at once.
 val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')
 
+# The paper reports the best epoch: keep it (by the student's top-1).
 default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3,
-                    save_best='auto'))
+                    save_best='accuracy/top1', rule='greater'))

@@ -9,11 +9,10 @@ _base_ = [
     '../../_base_/schedules/cifar100_240e.py',
     'mmpretrain::_base_/default_runtime.py',
     '../../_base_/projkd_runtime.py',
+    '../../_base_/models/pefd_distill.py',
 ]
 
 model = dict(
-    _scope_='mmrazor',
-    type='CheckedSingleTeacherDistill',
     architecture=dict(
         _scope_='mmpretrain',
         type='ImageClassifier',
@@ -37,26 +36,10 @@ model = dict(
     #   save/models/resnet32x4_vanilla/ckpt_epoch_240.pth \
     #   checkpoints/cifar100/resnet32x4_mmpretrain.pth --arch resnet32x4
     teacher_ckpt='checkpoints/cifar100/resnet32x4_mmpretrain.pth',
+    # Ensemble of 3 projectors 256 -> 256 on the penultimate features, loss
+    # 12.5 x batchmean == 25 x mean(1 - cos): _base_/models/pefd_distill.py
     distiller=dict(
-        type='ConfigurableDistiller',
-        # Penultimate features: the pooled (N, C) output of the neck.
-        student_recorders=dict(feat=dict(type='ModuleOutputs', source='neck')),
-        teacher_recorders=dict(feat=dict(type='ModuleOutputs', source='neck')),
-        connectors=dict(
-            projector=dict(type='ProjectorEnsembleConnector',
-                           in_channels=256, out_channels=256,
-                           num_projectors=3)),
-        distill_losses=dict(
-            # 12.5 x ||s/|s| - t/|t|||^2 (batchmean) == 25 x mean(1 - cos),
-            # the reference's weight 25 on the direction-alignment loss.
-            loss_pefd=dict(type='FeatureMSELoss', loss_weight=12.5,
-                           normalize=True, reduction='batchmean')),
-        loss_forward_mappings=dict(
-            loss_pefd=dict(
-                s_feature=dict(from_student=True, recorder='feat',
-                               data_idx=0, connector='projector'),
-                t_feature=dict(from_student=False, recorder='feat',
-                               data_idx=0)))))
+        connectors=dict(projector=dict(in_channels=256, out_channels=256))))
 
 # Also reports the teacher's accuracy: a wrong teacher shows up at once.
 val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')

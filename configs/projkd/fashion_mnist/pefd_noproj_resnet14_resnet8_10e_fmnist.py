@@ -5,10 +5,4 @@ _base_ = './pefd_ens3_resnet14_resnet8_10e_fmnist.py'
 model = dict(
     distiller=dict(
         connectors=dict(_delete_=True),
-        loss_forward_mappings=dict(
-            _delete_=True,
-            loss_pefd=dict(
-                s_feature=dict(from_student=True, recorder='feat',
-                               data_idx=0),
-                t_feature=dict(from_student=False, recorder='feat',
-                               data_idx=0)))))
+        loss_forward_mappings=dict(_delete_=True, **_base_.noproj_mappings)))

@@ -1,0 +1,53 @@
+# The projector-ensemble distillation algorithm (Chen et al., NeurIPS 2022)
+# on penultimate features, shared by every PEFD config. A child config adds
+# `architecture` (student), `teacher`, `teacher_ckpt`, and the projector's
+# widths: distiller.connectors.projector.in_channels (student feature) and
+# out_channels (teacher feature).
+model = dict(
+    _scope_='mmrazor',
+    type='CheckedSingleTeacherDistill',
+    distiller=dict(
+        type='ConfigurableDistiller',
+        # Penultimate features: the pooled (N, C) output of the neck.
+        student_recorders=dict(feat=dict(type='ModuleOutputs', source='neck')),
+        teacher_recorders=dict(feat=dict(type='ModuleOutputs', source='neck')),
+        connectors=dict(
+            projector=dict(type='ProjectorEnsembleConnector',
+                           num_projectors=3)),
+        distill_losses=dict(
+            # 12.5 x ||s/|s| - t/|t|||^2 (batchmean) == 25 x mean(1 - cos),
+            # the reference's weight 25 on the direction-alignment loss.
+            loss_pefd=dict(type='FeatureMSELoss', loss_weight=12.5,
+                           normalize=True, reduction='batchmean')),
+        loss_forward_mappings=dict(
+            loss_pefd=dict(
+                s_feature=dict(from_student=True, recorder='feat',
+                               data_idx=0, connector='projector'),
+                t_feature=dict(from_student=False, recorder='feat',
+                               data_idx=0)))))
+
+# For the "no projector" ablations: the same loss fed the student's feature
+# directly (both widths must agree). Use as
+#   distiller=dict(connectors=dict(_delete_=True),
+#                  loss_forward_mappings=dict(_delete_=True,
+#                                             **_base_.noproj_mappings))
+noproj_mappings = dict(
+    loss_pefd=dict(
+        s_feature=dict(from_student=True, recorder='feat', data_idx=0),
+        t_feature=dict(from_student=False, recorder='feat', data_idx=0)))
+
+# Logit KD (Hinton et al., 2015) with mmrazor's KLDivergence, T = 4,
+# weight 1 on top of cross-entropy. Use as
+#   distiller=dict(_delete_=True, **_base_.kd_distiller)
+kd_distiller = dict(
+    type='ConfigurableDistiller',
+    student_recorders=dict(
+        logits=dict(type='ModuleOutputs', source='head.fc')),
+    teacher_recorders=dict(
+        logits=dict(type='ModuleOutputs', source='head.fc')),
+    distill_losses=dict(
+        loss_kd=dict(type='KLDivergence', tau=4, loss_weight=1.0)),
+    loss_forward_mappings=dict(
+        loss_kd=dict(
+            preds_S=dict(from_student=True, recorder='logits'),
+            preds_T=dict(from_student=False, recorder='logits'))))

@@ -40,3 +40,16 @@ def test_ablation_writes_a_table_over_seeds(tmp_path, digits_root,
     assert 'ensemble q=3' in table and 'student alone (CE)' in table
     assert 'python tools/ablation.py' in table
     assert osp.isfile(work / 'accuracy_curves.png')
+
+    out = run_tool('tools/analysis/analyze_ablation.py', '--work-dir',
+                   str(work), timeout=600).stdout
+    similarity = open(work / 'similarity.md').read()
+    assert 'CKA to teacher' in similarity and 'ensemble q=3' in similarity
+    assert 'ensemble q=3' in out
+    for method in ('student', 'ens3'):
+        for seed in (0, 1):
+            figures = json.load(open(work / 'similarity' / method /
+                                     f'seed{seed}' /
+                                     'feature_similarity.json'))
+            assert 0 <= figures['splits']['test']['cka'] <= 1
+            assert figures['splits']['train']['num_samples'] == 128

@@ -151,7 +151,7 @@ def main(argv=None) -> int:
     command = 'python tools/ablation.py ' + ' '.join(
         a if ' ' not in a else repr(a) for a in (argv or sys.argv[1:]))
     results = {'command': command.strip(), 'settings': vars(args),
-               'methods': {}}
+               'data_root': data_root, 'methods': {}}
     start = time.time()
 
     teacher_ckpt = args.teacher_ckpt or osp.join(work_dir, 'teacher.pth')

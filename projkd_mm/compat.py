@@ -35,6 +35,51 @@ imported. Each entry names the upstream symptom it fixes and when it can go.
    uses), and mmengine 0.10.7 imports ``pkg_resources``, which setuptools
    deprecates with a warning. Both warnings are filtered by message. Can go
    with mmcv >= 2.2 / an mmengine that drops pkg_resources.
+6. mmengine 0.10.7 writes checkpoints in place (``LocalBackend.put`` opens
+   the final name with ``'wb'``): a process killed or preempted while
+   writing ``epoch_N.pth`` leaves a truncated file under the real name, and
+   ``--resume`` from it later fails. Local files are now written to
+   ``<name>.tmp``, flushed to disk and renamed over ``<name>`` with
+   ``os.replace`` (atomic on POSIX), so a checkpoint file exists only when
+   complete; ``CheckpointHook`` writes ``last_checkpoint`` after the save
+   returns, so it only ever names complete files. A leftover ``*.tmp`` is an
+   interrupted write and can be deleted. Still needed with mmengine 0.10.7.
+7. mmengine 0.10.7 loads local checkpoints (``--resume``, ``load_from``,
+   ``init_cfg=dict(type='Pretrained')``) with a bare ``torch.load``: a
+   truncated file fails with "PytorchStreamReader failed reading zip
+   archive: failed finding central directory", which names no file. Local
+   loads now go through :func:`projkd_mm.utils.checkpoint.load_checkpoint_file`
+   (the same allowlisted ``weights_only`` unpickler as before, see 2), whose
+   ``CheckpointError`` names the file and says it is truncated or corrupt.
+   Files are read onto the CPU; the Runner moves weights and optimizer
+   state to the model's device as it loads them. Can go once mmengine
+   reports the file it failed to read.
+8. torch's ``SyncBatchNorm`` only runs on GPUs ("SyncBatchNorm expected input
+   tensor to be on GPU or XPU"), so a config with ``sync_bn='torch'`` cannot
+   run as CPU processes (tools/dist_train.sh on a machine without GPUs),
+   and ``DistributedDataParallel`` refuses CPU modules holding one
+   ("SyncBatchNorm layers only work with GPU modules"). Without CUDA, a
+   distributed ``SyncBatchNorm`` in training mode on CPU tensors computes
+   the batch mean and variance over all ranks with differentiable
+   all-reduces (``torch.distributed.nn``), which is what the GPU kernel
+   computes, and DDP's refusal is skipped for CPU modules; everything else
+   keeps torch's own code. Needed as long as torch has no CPU SyncBatchNorm.
+9. mmrazor 1.0.0's recorders report config mistakes with bare ``assert``
+   statements, which vanish under ``python -O`` (the run then fails later,
+   deep inside a loss) and say little: a ``source`` that names no submodule
+   gives '"neck.gapp" is not in the model.' (which model? what names?), an
+   out-of-range ``record_idx``/``data_idx`` gives "data_idx is illegal"
+   without the recorder. Module and parameter recorders now raise a
+   ``ValueError`` with the closest names of the model they record, and
+   ``get_record_data`` an ``IndexError``/``TypeError`` naming the source,
+   what it recorded and the values allowed. Can go once mmrazor raises
+   real errors.
+10. mmengine 0.10.7's ``DefaultOptimWrapperConstructor`` looks the optimizer
+    type up and passes the result straight to ``inspect.signature``, so a
+    misspelt ``optim_wrapper.optimizer.type`` fails with "TypeError: None is
+    not a callable object". An unknown type is now a ``ValueError`` naming it
+    and the closest registered optimizers. Still needed with mmengine
+    0.10.7.
 """
 import importlib
 import warnings
@@ -126,6 +171,197 @@ def _allow_cpu_distributed() -> None:
     _APPLIED.append('mmengine distributed on CPU')
 
 
+def _write_checkpoints_atomically() -> None:
+    """Workaround 6: a checkpoint file appears only once it is complete."""
+    import os
+
+    import mmengine
+    from mmengine.fileio.backends.local_backend import LocalBackend
+
+    def put_atomically(self, obj: bytes, filepath) -> None:
+        """``LocalBackend.put`` through ``<filepath>.tmp`` and a rename."""
+        filepath = str(filepath)
+        mmengine.mkdir_or_exist(os.path.dirname(filepath))
+        tmp_path = filepath + '.tmp'
+        with open(tmp_path, 'wb') as f:
+            f.write(obj)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp_path, filepath)
+
+    LocalBackend.put = put_atomically
+    _APPLIED.append('atomic checkpoint writes')
+
+
+def _load_local_checkpoints_with_clear_errors() -> None:
+    """Workaround 7: unreadable checkpoints are errors naming the file."""
+    import os.path as osp
+
+    from mmengine.runner.checkpoint import CheckpointLoader
+
+    def load_from_local_file(filename: str, map_location=None):
+        """mmengine's local-file loader, through the safe loader."""
+        from projkd_mm.utils.checkpoint import load_checkpoint_file
+        return load_checkpoint_file(osp.expanduser(filename), 'checkpoint')
+
+    CheckpointLoader.register_scheme(
+        prefixes='', loader=load_from_local_file, force=True)
+    _APPLIED.append('checkpoint load errors name the file')
+
+
+def _sync_batchnorm_on_cpu() -> None:
+    """Workaround 8: ``sync_bn='torch'`` in CPU distributed training."""
+    import torch
+    if torch.cuda.is_available():
+        return
+    import torch.distributed as torch_dist
+    from torch import nn
+    from torch.distributed.nn.functional import all_reduce
+
+    torch_forward = nn.SyncBatchNorm.forward
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        group = self.process_group or torch_dist.group.WORLD
+        if (input.device.type != 'cpu' or not self.training
+                or not torch_dist.is_initialized()
+                or torch_dist.get_world_size(group) == 1):
+            return torch_forward(self, input)
+        self._check_input_dim(input)
+        momentum = self.momentum
+        if self.track_running_stats and self.num_batches_tracked is not None:
+            self.num_batches_tracked.add_(1)
+            if momentum is None:  # cumulative moving average
+                momentum = 1.0 / float(self.num_batches_tracked)
+        dims = [0] + list(range(2, input.dim()))
+        shape = [1, -1] + [1] * (input.dim() - 2)
+        count = all_reduce(
+            input.new_tensor(float(input.numel() // input.shape[1])),
+            group=group)
+        # Two passes (mean, then centred squares): as exact as one process.
+        mean = all_reduce(input.sum(dims), group=group) / count
+        centred = input - mean.view(shape)
+        var = all_reduce(centred.pow(2).sum(dims), group=group) / count
+        if self.track_running_stats and self.running_mean is not None:
+            with torch.no_grad():
+                self.running_mean.lerp_(mean.detach(), momentum)
+                self.running_var.lerp_(
+                    var.detach() * count / (count - 1), momentum)
+        out = centred * torch.rsqrt(var + self.eps).view(shape)
+        if self.affine:
+            out = out * self.weight.view(shape) + self.bias.view(shape)
+        return out
+
+    nn.SyncBatchNorm.forward = forward
+
+    ddp_check = nn.parallel.DistributedDataParallel.\
+        _passing_sync_batchnorm_handle
+
+    def passing_sync_batchnorm_handle(self, module: nn.Module) -> None:
+        if self.device_type != 'cpu':
+            ddp_check(self, module)
+
+    nn.parallel.DistributedDataParallel._passing_sync_batchnorm_handle = \
+        passing_sync_batchnorm_handle
+    _APPLIED.append('SyncBatchNorm on CPU')
+
+
+def _explain_recorder_errors() -> None:
+    """Workaround 9: recorder mistakes explained, not asserted."""
+    import difflib
+
+    from mmrazor.models.task_modules.recorder import (
+        ModuleOutputsRecorder,
+        ParameterRecorder,
+    )
+    from mmrazor.models.task_modules.recorder.base_recorder import (
+        BaseRecorder,
+    )
+    from torch import nn
+
+    def checked(prepare_from_model, named):
+
+        def prepare(self, model=None) -> None:
+            if model is not None:
+                names = [name for name, _ in named(model)]
+                if self.source not in names:
+                    close = difflib.get_close_matches(self.source, names, 5)
+                    raise ValueError(
+                        f'{type(self).__name__}: source {self.source!r} is '
+                        f'not a {named.__name__[len("named_"):-1]} of the '
+                        f'{type(model).__name__} it records. Closest names: '
+                        f'{", ".join(map(repr, close)) or "none"}. Fix '
+                        'model.distiller.student_recorders / '
+                        'teacher_recorders.<name>.source (all names: '
+                        f'[n for n, _ in model.{named.__name__}()]).')
+            prepare_from_model(self, model)
+
+        return prepare
+
+    ModuleOutputsRecorder.prepare_from_model = checked(
+        ModuleOutputsRecorder.prepare_from_model, nn.Module.named_modules)
+    ParameterRecorder.prepare_from_model = checked(
+        ParameterRecorder.prepare_from_model, nn.Module.named_parameters)
+
+    get_record_data = BaseRecorder.get_record_data
+
+    def get_checked_record_data(self, record_idx: int = 0, data_idx=None):
+        where = (f'{type(self).__name__} of source {self.source!r} (fix it '
+                 'in model.distiller.loss_forward_mappings)')
+        records = self.data_buffer
+        if not -len(records) <= record_idx < len(records):
+            raise IndexError(
+                f'{where}: record_idx={record_idx}, but the source ran '
+                f'{len(records)} time(s) in this forward pass. record_idx '
+                'picks one of those calls: use 0 for the first.')
+        record = records[record_idx]
+        if data_idx is not None:
+            if not isinstance(record, (list, tuple)):
+                raise TypeError(
+                    f'{where}: data_idx={data_idx}, but the source returns a '
+                    f'single {type(record).__name__}, not a tuple: remove '
+                    'data_idx.')
+            if not -len(record) <= data_idx < len(record):
+                allowed = ('0' if len(record) == 1 else
+                           f'0 to {len(record) - 1}')
+                raise IndexError(
+                    f'{where}: data_idx={data_idx}, but the source returns '
+                    f'a tuple of {len(record)}: use {allowed}.')
+        return get_record_data(self, record_idx, data_idx)
+
+    BaseRecorder.get_record_data = get_checked_record_data
+    _APPLIED.append('recorder errors name the source')
+
+
+def _explain_unknown_optimizer_types() -> None:
+    """Workaround 10: a misspelt optimizer type, named."""
+    import difflib
+
+    from mmengine.optim import DefaultOptimWrapperConstructor
+    from mmengine.registry import OPTIMIZERS
+
+    build = DefaultOptimWrapperConstructor.__call__
+
+    def call(self, model):
+        type_ = self.optimizer_cfg.get('type')
+        if isinstance(type_, str):
+            with OPTIMIZERS.switch_scope_and_registry(None) as registry:
+                if registry.get(type_) is None:
+                    names, scope = set(), registry
+                    while scope is not None:
+                        names.update(scope.module_dict)
+                        scope = scope.parent
+                    close = ', '.join(
+                        map(repr, difflib.get_close_matches(type_, names, 3)))
+                    raise ValueError(
+                        f'optim_wrapper.optimizer.type={type_!r} is not in '
+                        f'the {registry.scope}::optimizer registry. Closest '
+                        f'optimizers: {close or "none"}.')
+        return build(self, model)
+
+    DefaultOptimWrapperConstructor.__call__ = call
+    _APPLIED.append('unknown optimizer types named')
+
+
 def apply() -> None:
     """Apply every workaround once; safe to call again."""
     if _APPLIED:
@@ -133,6 +369,11 @@ def apply() -> None:
     _restore_torch_quantization_names()
     _allow_mmengine_checkpoint_types()
     _allow_cpu_distributed()
+    _write_checkpoints_atomically()
+    _load_local_checkpoints_with_clear_errors()
+    _sync_batchnorm_on_cpu()
+    _explain_recorder_errors()
+    _explain_unknown_optimizer_types()
     if not _APPLIED:
         _APPLIED.append('none')
 

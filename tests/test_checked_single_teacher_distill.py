@@ -186,18 +186,27 @@ def test_nonfinite_teacher_feature_names_the_teacher_recorder(teacher_ckpt):
         model(data['inputs'], data['data_samples'], mode='loss')
 
 
-def test_skip_mode_replaces_nonfinite_losses_with_zero(teacher_ckpt):
+def test_skip_mode_skips_the_update_and_keeps_batchnorm_statistics(
+        teacher_ckpt):
+    from mmengine.optim import OptimWrapper
     model = build(teacher_ckpt, nonfinite='skip')
     model.train()
-    data = model.data_preprocessor(batch(), training=True)
-    model.student.backbone.register_forward_hook(
+    wrapper = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1,
+                                           momentum=0.9, weight_decay=5e-4))
+    model.train_step(batch(seed=1), wrapper)  # a normal step first
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    handle = model.student.backbone.register_forward_hook(
         lambda m, i, out: (out[0] * float('nan'), ))
-    losses = model(data['inputs'], data['data_samples'], mode='loss')
-    total = sum(losses.values())
-    assert total.item() == 0 and model.nonfinite_skipped == 1
-    total.backward()
-    grads = [p.grad for p in model.student.parameters()]
-    assert all(g is not None and torch.isfinite(g).all() for g in grads)
+    log_vars = model.train_step(batch(), wrapper)
+    handle.remove()
+    assert log_vars['nonfinite_skipped'].item() == 1
+    for key, value in model.state_dict().items():
+        torch.testing.assert_close(value, before[key], msg=key)
+    # The next finite step trains as usual.
+    log_vars = model.train_step(batch(seed=2), wrapper)
+    assert torch.isfinite(log_vars['loss'])
+    assert not torch.equal(model.state_dict()['architecture.head.fc.weight'],
+                           before['architecture.head.fc.weight'])
 
 
 def test_unknown_nonfinite_mode_is_rejected(teacher_ckpt):

@@ -131,9 +131,9 @@ def test_external_config_reaches_the_plugin_through_custom_imports(
                                               source='neck')),
                 connectors=dict(p=dict(type='ProjectorEnsembleConnector',
                                        in_channels=32, out_channels=64)),
-                distill_losses=dict(l=dict(type='FeatureMSELoss',
+                distill_losses=dict(loss_l=dict(type='FeatureMSELoss',
                                            loss_weight=12.5)),
-                loss_forward_mappings=dict(l=dict(
+                loss_forward_mappings=dict(loss_l=dict(
                     s_feature=dict(from_student=True, recorder='f',
                                    data_idx=0, connector='p'),
                     t_feature=dict(from_student=False, recorder='f',

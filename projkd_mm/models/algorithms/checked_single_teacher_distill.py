@@ -1,10 +1,12 @@
 from typing import Dict, List, Optional
 
 import torch
+from mmengine.dist import is_distributed
 from mmengine.logging import MMLogger
 from mmrazor.models.algorithms import SingleTeacherDistill
 from mmrazor.registry import MODELS
 
+from projkd_mm.models.algorithms.config_checks import check_distill_config
 from projkd_mm.utils.checkpoint import (
     extract_state_dict,
     load_checkpoint_file,
@@ -28,9 +30,12 @@ class CheckedSingleTeacherDistill(SingleTeacherDistill):
       trainable, whatever ``teacher_norm_eval`` says for norm layers.
     - **Non-finite guard.** A NaN/Inf loss stops the step before any
       backward pass, naming the loss term and the recorders that hold
-      non-finite features; with ``nonfinite='skip'`` the step's losses are
-      replaced by zeros (gradients are zero, weight decay and momentum still
-      act) and the skip is logged.
+      non-finite features. With ``nonfinite='skip'`` the step is skipped
+      instead and logged: the student's BatchNorm statistics are restored to
+      their values before the step and the optimizer does not step. (Under
+      DDP, where every process must run the same collectives, the step runs
+      with zero losses instead: no gradient from the bad batch, but
+      momentum and weight decay still act.)
 
     Args:
         teacher_ckpt (str, optional): Local path or URL of the teacher's
@@ -60,6 +65,7 @@ class CheckedSingleTeacherDistill(SingleTeacherDistill):
                 '(e.g. --cfg-options model.teacher_ckpt=/path/teacher.pth), '
                 'or set model.allow_random_teacher=True if that is really '
                 'what you want.')
+        check_distill_config(kwargs)
         super().__init__(*args, teacher_ckpt=None, **kwargs)
         self.nonfinite = nonfinite
         self.nonfinite_skipped = 0
@@ -77,13 +83,29 @@ class CheckedSingleTeacherDistill(SingleTeacherDistill):
             self.teacher.eval()
         return self
 
+    def train_step(self, data, optim_wrapper) -> Dict[str, torch.Tensor]:
+        try:
+            return super().train_step(data, optim_wrapper)
+        except _SkippedStep:
+            optim_wrapper.zero_grad()
+            return {'nonfinite_skipped': torch.tensor(
+                float(self.nonfinite_skipped))}
+
     def loss(self, batch_inputs: torch.Tensor,
              data_samples: Optional[List] = None) -> Dict[str, torch.Tensor]:
+        # Only 'skip' needs the statistics the forward pass is about to
+        # overwrite; 'raise' ends the run anyway.
+        saved = ([b.clone() for b in self.student.buffers()]
+                 if self.nonfinite == 'skip' and self.training else None)
         losses = super().loss(batch_inputs, data_samples)
         values = [v for v in losses.values() if isinstance(v, torch.Tensor)]
         if values and not bool(
                 torch.stack([v.detach().float().sum()
                              for v in values]).isfinite().all()):
+            if saved is not None:
+                with torch.no_grad():
+                    for buffer, old in zip(self.student.buffers(), saved):
+                        buffer.copy_(old)
             return self._handle_nonfinite(losses)
         return losses
 
@@ -109,18 +131,26 @@ class CheckedSingleTeacherDistill(SingleTeacherDistill):
         recorders = self._nonfinite_recorders()
         where = ('non-finite features in ' + ', '.join(recorders)
                  if recorders else
-                 'all recorded features are finite, so the loss itself '
-                 'overflowed')
+                 'the recorded features are finite: the non-finite value '
+                 'arose after them, in the logits or the loss itself')
         message = (f'Non-finite loss {", ".join(bad)} ({where}). Nothing was '
                    'back-propagated or written. Usual causes: a learning rate '
                    'or loss_weight too large, fp16 overflow (use bf16 or '
-                   "--amp with the default loss scaler), or bad input data. "
-                   "Set model.nonfinite='skip' to skip such steps instead.")
+                   "--amp with the default loss scaler), or bad input data.")
         if self.nonfinite == 'raise':
-            raise FloatingPointError(message)
+            raise FloatingPointError(
+                message + " Set model.nonfinite='skip' to skip such steps "
+                'instead.')
         self.nonfinite_skipped += 1
         MMLogger.get_current_instance().warning(
             f'Skipping step ({self.nonfinite_skipped} so far): {message}')
+        if not is_distributed():
+            raise _SkippedStep()
+        # Every rank must still run backward's all-reduce: zero losses.
         zero = sum(p.sum() * 0 for p in self.parameters() if p.requires_grad)
         return {k: (zero if isinstance(v, torch.Tensor) else v)
                 for k, v in losses.items()}
+
+
+class _SkippedStep(Exception):
+    """Raised by ``loss`` to make ``train_step`` skip the update."""

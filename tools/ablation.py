@@ -13,7 +13,9 @@ Default (reduced): 10,000 training images, 10 epochs, about an hour on 2
 CPU cores. --full: all 50,000 non-held-out training images. --holdout:
 validate on the last 10,000 training images instead of the test set: use it
 for any tuning; the test set is only for the final table. Writes
-results.json, results.md and accuracy_curves.png to the work dir.
+results.json, results.md and accuracy_curves.png to the work dir; run it
+again with the same settings to add missing methods or seeds (runs already
+in results.json are kept).
 """
 import argparse
 import json
@@ -148,10 +150,26 @@ def main(argv=None) -> int:
         default)
     work_dir = osp.abspath(args.work_dir)
     os.makedirs(work_dir, exist_ok=True)
-    command = 'python tools/ablation.py ' + ' '.join(
-        a if ' ' not in a else repr(a) for a in (argv or sys.argv[1:]))
-    results = {'command': command.strip(), 'settings': vars(args),
+    # The command that regenerates the whole table (method order and
+    # interrupted invocations do not change it).
+    command = (f'python tools/ablation.py --work-dir {args.work_dir} '
+               f'--train-size {args.train_size} --epochs {args.epochs} '
+               f'--seeds {" ".join(map(str, args.seeds))}' +
+               (' --full' if args.full else '') +
+               (' --holdout' if args.holdout else '') +
+               (' --cfg-options ' + ' '.join(args.cfg_options)
+                if args.cfg_options else ''))
+    results = {'command': command, 'settings': vars(args),
                'data_root': data_root, 'methods': {}}
+    results_file = osp.join(work_dir, 'results.json')
+    same = ('train_size', 'epochs', 'full', 'holdout', 'cfg_options')
+    if osp.isfile(results_file):
+        # An interrupted or partial study with the same settings: keep its
+        # runs and add the missing ones.
+        earlier = json.load(open(results_file))
+        if all(earlier['settings'][k] == results['settings'][k]
+               for k in same):
+            results['methods'] = earlier['methods']
     start = time.time()
 
     teacher_ckpt = args.teacher_ckpt or osp.join(work_dir, 'teacher.pth')
@@ -172,6 +190,10 @@ def main(argv=None) -> int:
     for name in args.methods:
         config = osp.join(CONFIGS, METHODS[name][0])
         for seed in args.seeds:
+            if any(r['seed'] == seed
+                   for r in results['methods'].get(name, [])):
+                print(f'[{name} seed {seed}] done earlier, kept')
+                continue
             options = run_options(args, data_root, seed)
             if name != 'student':
                 options['model.teacher_ckpt'] = teacher_ckpt
@@ -184,9 +206,10 @@ def main(argv=None) -> int:
                      checkpoint=run.last_checkpoint))
             print(f'[{name} seed {seed}] final {run.final:.2f} best '
                   f'{run.best:.2f} ({run.seconds / 60:.1f} min)')
-            json.dump(results, open(osp.join(work_dir, 'results.json'), 'w'),
-                      indent=1)
+            json.dump(results, open(results_file, 'w'), indent=1)
 
+    results['methods'] = {name: results['methods'][name] for name in METHODS
+                          if name in results['methods']}
     markdown = table(results, args)
     size = TRAIN_POOL if args.full else args.train_size
     header = (f'Fashion-MNIST, {size} training images, {args.epochs} epochs, '

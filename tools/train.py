@@ -1,6 +1,7 @@
 """Train a distillation (or plain mmpretrain) config with MMEngine's Runner.
 
     python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
+        [--channels-last] [--compile]
         [--cfg-options k=v ...] [--launcher none|pytorch|slurm|mpi]
 
 Multi-GPU: tools/dist_train.sh CONFIG GPUS. On a machine without GPUs the
@@ -33,6 +34,16 @@ def parse_args(argv=None) -> argparse.Namespace:
         choices=['fp16', 'bf16'],
         help='mixed precision training (fp16 with a dynamic loss scaler, '
         'or bf16); the distillation losses stay in fp32')
+    parser.add_argument(
+        '--channels-last',
+        action='store_true',
+        help='keep convolution weights (and so activations) in '
+        'channels-last layout, the fast one for tensor cores')
+    parser.add_argument(
+        '--compile',
+        action='store_true',
+        help="torch.compile the train step (MMEngine's cfg.compile=True); "
+        'see docs/benchmarks.md for what it does and does not speed up')
     parser.add_argument(
         '--auto-scale-lr',
         action='store_true',
@@ -70,10 +81,30 @@ def main(argv=None) -> None:
         cfg.setdefault('auto_scale_lr', {})['enable'] = True
     if args.no_validate:
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    if args.compile:
+        cfg.compile = True
 
-    from mmengine.runner import Runner
-    runner = Runner.from_cfg(cfg)
+    runner = runner_class(args.channels_last).from_cfg(cfg)
     runner.train()
+
+
+def runner_class(channels_last: bool) -> type:
+    """MMEngine's Runner, or one that converts the model to channels-last
+    right after building it (before DDP wraps it, whose gradient buckets
+    must see the final parameter layout)."""
+    from mmengine.runner import Runner
+    if not channels_last:
+        return Runner
+
+    import torch
+
+    class ChannelsLastRunner(Runner):
+
+        def build_model(self, model):
+            return super().build_model(model).to(
+                memory_format=torch.channels_last)
+
+    return ChannelsLastRunner
 
 
 if __name__ == '__main__':

@@ -67,6 +67,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         default=list(METHODS))
     parser.add_argument('--teacher-ckpt',
                         help='reuse this teacher instead of training one')
+    parser.add_argument('--report-only', action='store_true',
+                        help='train nothing: write the table of the runs '
+                        'already in results.json')
     parser.add_argument('--cfg-options', nargs='+', default=[],
                         help='extra key=value overrides for every student run')
     return parser.parse_args(argv)
@@ -174,7 +177,14 @@ def main(argv=None) -> int:
 
     teacher_ckpt = args.teacher_ckpt or osp.join(work_dir, 'teacher.pth')
     teacher_log = osp.join(work_dir, 'teacher.json')
-    if osp.isfile(teacher_ckpt) and osp.isfile(teacher_log):
+    if args.report_only:
+        if not results['methods']:
+            print(f'error: no runs with these settings in {results_file}',
+                  file=sys.stderr)
+            return 2
+        results['teacher'] = json.load(open(teacher_log))
+        args.methods = []
+    elif osp.isfile(teacher_ckpt) and osp.isfile(teacher_log):
         results['teacher'] = json.load(open(teacher_log))
         print(f'[teacher] reusing {teacher_ckpt}')
     else:
@@ -212,8 +222,11 @@ def main(argv=None) -> int:
                           if name in results['methods']}
     markdown = table(results, args)
     size = TRAIN_POOL if args.full else args.train_size
-    header = (f'Fashion-MNIST, {size} training images, {args.epochs} epochs, '
-              f'seeds {args.seeds}; mean +- std over seeds.\n'
+    done = ', '.join(f'{METHODS[n][1]}: seeds '
+                     f'{[r["seed"] for r in runs]}'
+                     for n, runs in results['methods'].items())
+    header = (f'Fashion-MNIST, {size} training images, {args.epochs} epochs; '
+              f'mean +- std over seeds ({done}).\n'
               f'Command: `{results["command"]}`\n\n')
     with open(osp.join(work_dir, 'results.md'), 'w') as f:
         f.write(header + markdown + '\n')

@@ -23,6 +23,11 @@ PEFD_FMNIST = osp.join(FMNIST_DIR, 'pefd_ens3_resnet14_resnet8_10e_fmnist.py')
 
 torch.set_num_threads(min(2, torch.get_num_threads()))
 
+# Tools and launchers (tools/dist_train.sh, benchmarks/gpu.sh) run `python`:
+# make it this interpreter even when its environment is not activated.
+os.environ['PATH'] = (osp.dirname(sys.executable) + os.pathsep +
+                      os.environ.get('PATH', ''))
+
 
 @pytest.fixture(scope='session')
 def digits_root(tmp_path_factory) -> str:

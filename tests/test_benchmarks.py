@@ -135,8 +135,12 @@ def test_fp16_autocast_keeps_the_distill_loss_finite_on_large_features():
     from mmrazor.registry import MODELS
     cfg = Config.fromfile(
         os.path.join(REPO, 'configs/projkd/r34_r18_imagenet_ens3.py'))
-    connector = MODELS.build(cfg.model.distiller.connectors.projector)
-    loss = MODELS.build(cfg.model.distiller.distill_losses.loss_pefd)
+    # The components live in mmrazor's registry, whatever scope an earlier
+    # test left as the default.
+    connector = MODELS.build(
+        dict(cfg.model.distiller.connectors.projector, _scope_='mmrazor'))
+    loss = MODELS.build(
+        dict(cfg.model.distiller.distill_losses.loss_pefd, _scope_='mmrazor'))
     torch.manual_seed(0)
     s, t = torch.rand(8, 512) * 300, torch.rand(8, 512) * 300
     with torch.autocast('cpu', dtype=torch.float16):

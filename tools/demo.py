@@ -1,5 +1,5 @@
 """Fashion-MNIST demo: teacher, student alone, student distilled with a
-projector ensemble, on 2 CPU cores in about 10 minutes.
+projector ensemble, on 2 CPU cores in about 12 minutes.
 
     python tools/demo.py [--data-root DIR] [--work-dir work_dirs/demo]
         [--train-size 20000] [--epochs 10] [--seed 0] [--download]

@@ -105,6 +105,17 @@ def mean_std(values):
     return statistics.mean(values), statistics.stdev(values)
 
 
+def teacher_from_runs(methods: dict):
+    """The teacher's figures as evaluated inside a distillation run."""
+    for runs in methods.values():
+        for run in runs:
+            curve = run.get('teacher_curve')
+            if curve:
+                return dict(final=curve[-1], best=max(curve), seconds=None,
+                            curve=curve)
+    return None
+
+
 def table(results: dict, args) -> str:
     split = 'held-out validation' if args.holdout else 'test'
     lines = [
@@ -119,9 +130,14 @@ def table(results: dict, args) -> str:
                      f'{final[1]:.2f} | {best[0]:.2f} +- {best[1]:.2f} | '
                      f'{secs / 60:.1f} min |')
     teacher = results['teacher']
-    lines.append(f'| teacher ResNet-14 (reference) | {teacher["final"]:.2f} '
-                 f'| {teacher["best"]:.2f} | {teacher["seconds"] / 60:.1f} '
-                 'min |')
+    if teacher is None:
+        lines.append('| teacher (given checkpoint) | n/a | n/a | n/a |')
+    else:
+        secs = ('given checkpoint' if teacher['seconds'] is None else
+                f'{teacher["seconds"] / 60:.1f} min')
+        lines.append(f'| teacher ResNet-14 (reference) | '
+                     f'{teacher["final"]:.2f} | {teacher["best"]:.2f} | '
+                     f'{secs} |')
     return '\n'.join(lines)
 
 
@@ -182,8 +198,19 @@ def main(argv=None) -> int:
             print(f'error: no runs with these settings in {results_file}',
                   file=sys.stderr)
             return 2
-        results['teacher'] = json.load(open(teacher_log))
+        results['teacher'] = (json.load(open(teacher_log))
+                              if osp.isfile(teacher_log) else None)
         args.methods = []
+    elif args.teacher_ckpt:
+        # A given teacher is never retrained or overwritten; its accuracy
+        # on this run's validation split is read from the first distillation
+        # run, which evaluates the teacher too.
+        if not osp.isfile(args.teacher_ckpt):
+            print(f'error: --teacher-ckpt {args.teacher_ckpt} does not exist',
+                  file=sys.stderr)
+            return 2
+        results['teacher'] = None
+        print(f'[teacher] using {teacher_ckpt}')
     elif osp.isfile(teacher_ckpt) and osp.isfile(teacher_log):
         results['teacher'] = json.load(open(teacher_log))
         print(f'[teacher] reusing {teacher_ckpt}')
@@ -213,6 +240,7 @@ def main(argv=None) -> int:
             results['methods'].setdefault(name, []).append(
                 dict(seed=seed, final=run.final, best=run.best,
                      seconds=run.seconds, curve=run.top1,
+                     teacher_curve=run.teacher_top1,
                      checkpoint=run.last_checkpoint))
             print(f'[{name} seed {seed}] final {run.final:.2f} best '
                   f'{run.best:.2f} ({run.seconds / 60:.1f} min)')
@@ -220,6 +248,8 @@ def main(argv=None) -> int:
 
     results['methods'] = {name: results['methods'][name] for name in METHODS
                           if name in results['methods']}
+    if results['teacher'] is None:
+        results['teacher'] = teacher_from_runs(results['methods'])
     markdown = table(results, args)
     size = TRAIN_POOL if args.full else args.train_size
     done = ', '.join(f'{METHODS[n][1]}: seeds '
@@ -228,6 +258,8 @@ def main(argv=None) -> int:
     header = (f'Fashion-MNIST, {size} training images, {args.epochs} epochs; '
               f'mean +- std over seeds ({done}).\n'
               f'Command: `{results["command"]}`\n\n')
+    if not args.report_only:
+        json.dump(results, open(results_file, 'w'), indent=1)
     with open(osp.join(work_dir, 'results.md'), 'w') as f:
         f.write(header + markdown + '\n')
     plot(results, osp.join(work_dir, 'accuracy_curves.png'))

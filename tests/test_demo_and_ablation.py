@@ -45,6 +45,12 @@ def test_ablation_writes_a_table_over_seeds(tmp_path, digits_root,
                    str(work), timeout=600).stdout
     similarity = open(work / 'similarity.md').read()
     assert 'CKA to teacher' in similarity and 'ensemble q=3' in similarity
+    assert '| teacher ResNet-14 (reference) | 1 |' in similarity
+    assert osp.isfile(work / 'similarity.png')
+    # --reuse rebuilds the same table from the runs measured above.
+    run_tool('tools/analysis/analyze_ablation.py', '--work-dir', str(work),
+             '--reuse', timeout=600)
+    assert open(work / 'similarity.md').read() == similarity
     assert 'ensemble q=3' in out
     for method in ('student', 'ens3'):
         for seed in (0, 1):

@@ -1,7 +1,7 @@
 """Feature similarity of every student of an ablation run.
 
     python tools/analysis/analyze_ablation.py [--work-dir work_dirs/ablation]
-        [--methods student noproj ens1 ens3 ...]
+        [--methods student noproj ens1 ens3 ...] [--reuse]
 
 For each method and seed of ``tools/ablation.py``'s results.json, runs
 ``tools/analysis/feature_similarity.py`` on the final checkpoint (train
@@ -38,7 +38,52 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--work-dir', default='work_dirs/ablation')
     parser.add_argument('--methods', nargs='+',
                         help='default: every method in results.json')
+    parser.add_argument('--reuse', action='store_true',
+                        help='reuse the feature_similarity.json of runs '
+                        'measured before instead of measuring them again')
     return parser.parse_args(argv)
+
+
+def plot(rows: dict, labels: dict, teacher: dict, path: str) -> None:
+    """Mean +- std over seeds of each figure, one bar per method."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    panels = [
+        ('linear CKA to the teacher (test)',
+         lambda f: f['splits']['test']['cka'], 1.0),
+        ('train-test top-1 gap (pp)',
+         lambda f: f['student_train_test_gap'],
+         teacher['student_train_test_gap']),
+        ('test top-1 (%)', lambda f: f['splits']['test']['student_top1'],
+         teacher['splits']['test']['student_top1']),
+        ('test ECE (%)', lambda f: 100 * f['splits']['test']['student_ece'],
+         100 * teacher['splits']['test']['student_ece']),
+    ]
+    names = list(rows)
+    fig, axes = plt.subplots(2, 2, figsize=(11, 7.5))
+    for ax, (title, get, teacher_value) in zip(axes.flat, panels):
+        values = [[get(f) for f in rows[n]] for n in names]
+        means = [statistics.mean(v) for v in values]
+        stds = [statistics.stdev(v) if len(v) > 1 else 0.0 for v in values]
+        ax.bar(range(len(names)), means, yerr=stds, capsize=3,
+               color='tab:blue')
+        ax.axhline(teacher_value, color='tab:red', ls='--', lw=1,
+                   label='teacher')
+        low = min(m - s for m, s in zip(means, stds))
+        high = max([m + s for m, s in zip(means, stds)] + [teacher_value])
+        pad = 0.15 * (high - low) or 0.01
+        ax.set_ylim(low - pad, high + pad)
+        ax.set_xticks(range(len(names)))
+        ax.set_xticklabels([labels[n] for n in names], rotation=30,
+                           ha='right', fontsize=7)
+        ax.set_title(title, fontsize=9)
+        ax.grid(axis='y', alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle('Ablation students: mean +- std over seeds', fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def main(argv=None) -> str:
@@ -64,24 +109,35 @@ def main(argv=None) -> str:
                 argv_tool += ['--teacher-config', osp.join(CONFIGS, TEACHER)]
             argv_tool.append('--cfg-options')
             argv_tool += [f'{k}={v}' for k, v in options.items()]
-            figures = similarity.main(argv_tool)
+            measured = osp.join(out_dir, 'feature_similarity.json')
+            if args.reuse and osp.isfile(measured):
+                figures = json.load(open(measured))
+            else:
+                figures = similarity.main(argv_tool)
             rows.setdefault(name, []).append(figures)
 
-    def cell(values, scale=1.0):
+    def cell(values, scale=1.0, digits=2):
         mean = statistics.mean(values) * scale
         std = (statistics.stdev(values) * scale) if len(values) > 1 else 0.0
-        return f'{mean:.3f} +- {std:.3f}' if scale == 1.0 else \
-            f'{mean:.2f} +- {std:.2f}'
+        return f'{mean:.{digits}f} +- {std:.{digits}f}'
 
     lines = ['| method | CKA to teacher (test) | test top-1 | '
              'train-test gap (pp) | test ECE (%) |', '|---|---|---|---|---|']
     for name, figures in rows.items():
         test = [f['splits']['test'] for f in figures]
         lines.append(
-            f'| {METHODS[name][1]} | {cell([t["cka"] for t in test])} | '
-            f'{cell([t["student_top1"] for t in test], 1)} | '
-            f'{cell([f["student_train_test_gap"] for f in figures], 1)} | '
+            f'| {METHODS[name][1]} | '
+            f'{cell([t["cka"] for t in test], digits=3)} | '
+            f'{cell([t["student_top1"] for t in test])} | '
+            f'{cell([f["student_train_test_gap"] for f in figures])} | '
             f'{cell([t["student_ece"] for t in test], 100)} |')
+    # Every run measured the same teacher on the same images.
+    first = next(iter(rows.values()))[0]
+    lines.append(
+        f'| teacher ResNet-14 (reference) | 1 | '
+        f'{first["splits"]["test"]["teacher_top1"]:.2f} | '
+        f'{first["teacher_train_test_gap"]:.2f} | '
+        f'{first["splits"]["test"]["teacher_ece"] * 100:.2f} |')
     table = '\n'.join(lines)
     header = (f'Feature similarity of the ablation students ({size} '
               'training images; mean +- std over seeds). Command: '
@@ -89,12 +145,14 @@ def main(argv=None) -> str:
               f'{args.work_dir}`\n\n')
     with open(osp.join(args.work_dir, 'similarity.md'), 'w') as f:
         f.write(header + table + '\n')
-    summarize = load_tool('summarize_similarity')
-    seed0 = [osp.join(args.work_dir, 'similarity', name, 'seed' +
-                      str(results['methods'][name][0]['seed']),
-                      'feature_similarity.json') for name in rows]
-    summarize.main(seed0 + ['--labels'] + [METHODS[n][1] for n in rows] +
-                   ['--out-dir', args.work_dir])
+    # The teacher's own figures, in the layout of a student's.
+    teacher = dict(
+        student_train_test_gap=first['teacher_train_test_gap'],
+        splits=dict(test=dict(
+            student_top1=first['splits']['test']['teacher_top1'],
+            student_ece=first['splits']['test']['teacher_ece'])))
+    plot(rows, {n: METHODS[n][1] for n in METHODS}, teacher,
+         osp.join(args.work_dir, 'similarity.png'))
     print(header + table)
     return table
 

@@ -13,7 +13,11 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import projkd_mm  # noqa: E402,F401
-from projkd_mm.engine.runner_setup import add_common_args, load_config  # noqa: E402
+from projkd_mm.engine.runner_setup import (  # noqa: E402
+    add_common_args,
+    finish_distributed,
+    load_config,
+)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -40,6 +44,7 @@ def main(argv=None) -> None:
     from mmengine.runner import Runner
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()
+    finish_distributed()
     if args.out:
         import mmengine
         mmengine.dump(metrics, args.out)

@@ -14,7 +14,11 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import projkd_mm  # noqa: E402,F401  (compat layer + registries)
-from projkd_mm.engine.runner_setup import add_common_args, load_config  # noqa: E402
+from projkd_mm.engine.runner_setup import (  # noqa: E402
+    add_common_args,
+    finish_distributed,
+    load_config,
+)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -86,6 +90,7 @@ def main(argv=None) -> None:
 
     runner = runner_class(args.channels_last).from_cfg(cfg)
     runner.train()
+    finish_distributed()
 
 
 def runner_class(channels_last: bool) -> type:

@@ -49,3 +49,17 @@ def load_config(args: argparse.Namespace) -> Config:
         if dist_cfg.get('backend', 'nccl') == 'nccl':
             dist_cfg['backend'] = 'gloo'
     return cfg
+
+
+def finish_distributed() -> None:
+    """Tear the process group down once every rank has finished.
+
+    Without this, a gloo rank can abort at interpreter exit ("terminate
+    called without an active exception", SIGABRT) while the group's threads
+    are still alive, and torchrun then reports a finished run as failed.
+    A no-op outside distributed runs.
+    """
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()

@@ -18,9 +18,11 @@ imported. Each entry names the upstream symptom it fixes and when it can go.
    0.10.7 does not say otherwise, so resuming from a Runner checkpoint fails
    with "Unsupported global: ... mmengine.logging.history_buffer.HistoryBuffer"
    (the message hub and numpy scalars are pickled into every checkpoint).
-   Those data-only types are added to torch's allowlist; nothing that can run
-   code is. See :mod:`projkd_mm.utils.checkpoint` for the trust policy. Can go
-   once mmengine registers its own safe globals.
+   Nothing is added to torch's allowlist for the process: MMEngine's loaders
+   are pointed at our safe loader instead (see 7), which maps those names to
+   safe constructors for the duration of one ``torch.load``. See
+   :mod:`projkd_mm.utils.checkpoint` for the trust policy. Can go once
+   mmengine loads its own checkpoints safely.
 3. mmrazor 1.0.0 imports ``joblib`` without declaring it: it is a dependency of
    this package (setup.py), nothing to patch at run time.
 4. mmengine 0.10.7 cannot run distributed on CPU: ``_init_dist_pytorch``
@@ -44,15 +46,22 @@ imported. Each entry names the upstream symptom it fixes and when it can go.
    complete; ``CheckpointHook`` writes ``last_checkpoint`` after the save
    returns, so it only ever names complete files. A leftover ``*.tmp`` is an
    interrupted write and can be deleted. Still needed with mmengine 0.10.7.
-7. mmengine 0.10.7 loads local checkpoints (``--resume``, ``load_from``,
+7. mmengine 0.10.7 loads checkpoints (``--resume``, ``load_from``,
    ``init_cfg=dict(type='Pretrained')``) with a bare ``torch.load``: a
    truncated file fails with "PytorchStreamReader failed reading zip
-   archive: failed finding central directory", which names no file. Local
-   loads now go through :func:`projkd_mm.utils.checkpoint.load_checkpoint_file`
-   (the same allowlisted ``weights_only`` unpickler as before, see 2), whose
-   ``CheckpointError`` names the file and says it is truncated or corrupt.
-   Files are read onto the CPU; the Runner moves weights and optimizer
-   state to the model's device as it loads them. Can go once mmengine
+   archive: failed finding central directory", which names no file; under
+   ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`` that load unpickles anything;
+   and ``Runner.resume`` executes ``meta['config']`` of the file. Local
+   files and ``http(s)://`` URLs now go through
+   :func:`projkd_mm.utils.checkpoint.load_checkpoint_file` (pre-scanned,
+   safe constructors, code-carrying keys dropped; its ``CheckpointError``
+   names the file and says whether it is unsafe or damaged). mmengine's
+   other schemes (``torchvision://``, ``open-mmlab://``, ``s3://``, ...)
+   keep mmengine's loader but are refused while
+   ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` is set, and their result is made
+   inert the same way. Files are read onto the CPU; the Runner moves
+   weights and optimizer state to the model's device as it loads them. Can
+   go once mmengine loads checkpoints with ``weights_only=True`` and
    reports the file it failed to read.
 8. torch's ``SyncBatchNorm`` only runs on GPUs ("SyncBatchNorm expected input
    tensor to be on GPU or XPU"), so a config with ``sync_bn='torch'`` cannot
@@ -133,16 +142,6 @@ def _restore_torch_quantization_names() -> None:
         _APPLIED.append('BackendPatternConfig private setters')
 
 
-def _allow_mmengine_checkpoint_types() -> None:
-    """Workaround 2: the data-only types inside MMEngine checkpoints."""
-    import torch
-    if not hasattr(torch.serialization, 'add_safe_globals'):
-        return  # torch < 2.4 loads everything; nothing to allow
-    from projkd_mm.utils.checkpoint import checkpoint_safe_globals
-    torch.serialization.add_safe_globals(checkpoint_safe_globals())
-    _APPLIED.append('torch.load allowlist for MMEngine checkpoints')
-
-
 def _allow_cpu_distributed() -> None:
     """Workaround 4: torchrun/slurm launches on machines without CUDA."""
     import torch
@@ -193,20 +192,43 @@ def _write_checkpoints_atomically() -> None:
     _APPLIED.append('atomic checkpoint writes')
 
 
-def _load_local_checkpoints_with_clear_errors() -> None:
-    """Workaround 7: unreadable checkpoints are errors naming the file."""
+def _load_checkpoints_safely() -> None:
+    """Workarounds 2 and 7: every scheme under the trust policy."""
+    import os
     import os.path as osp
 
     from mmengine.runner.checkpoint import CheckpointLoader
 
-    def load_from_local_file(filename: str, map_location=None):
-        """mmengine's local-file loader, through the safe loader."""
-        from projkd_mm.utils.checkpoint import load_checkpoint_file
-        return load_checkpoint_file(osp.expanduser(filename), 'checkpoint')
+    from projkd_mm.utils import checkpoint as safe
 
+    def load_local_or_url(filename: str, map_location=None, **kwargs):
+        """mmengine's local-file/URL loader, through the safe loader."""
+        return safe.load_checkpoint_file(osp.expanduser(filename),
+                                         'checkpoint')
+
+    def guarded(prefix: str, loader):
+
+        def load(filename: str, map_location=None, **kwargs):
+            flag = os.environ.get('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '0')
+            if flag.lower() in ('1', 'y', 'yes', 'true'):
+                raise safe.UnsafeCheckpointError(
+                    f'Refusing to load {filename!r}: mmengine loads '
+                    f'{prefix!r} checkpoints with torch.load defaults, and '
+                    'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD is set, which makes '
+                    'that load unpickle arbitrary code. Unset it, or fetch '
+                    'the file and give its local path.')
+            return safe._inert(loader(filename, map_location, **kwargs))
+
+        return load
+
+    for prefix, loader in list(CheckpointLoader._schemes.items()):
+        if prefix not in ('', 'http://', 'https://'):
+            CheckpointLoader.register_scheme(
+                prefixes=prefix, loader=guarded(prefix, loader), force=True)
     CheckpointLoader.register_scheme(
-        prefixes='', loader=load_from_local_file, force=True)
-    _APPLIED.append('checkpoint load errors name the file')
+        prefixes=('', 'http://', 'https://'), loader=load_local_or_url,
+        force=True)
+    _APPLIED.append('checkpoint loads under the trust policy')
 
 
 def _sync_batchnorm_on_cpu() -> None:
@@ -367,10 +389,9 @@ def apply() -> None:
     if _APPLIED:
         return
     _restore_torch_quantization_names()
-    _allow_mmengine_checkpoint_types()
     _allow_cpu_distributed()
     _write_checkpoints_atomically()
-    _load_local_checkpoints_with_clear_errors()
+    _load_checkpoints_safely()
     _sync_batchnorm_on_cpu()
     _explain_recorder_errors()
     _explain_unknown_optimizer_types()

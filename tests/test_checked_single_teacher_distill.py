@@ -10,7 +10,7 @@ from mmengine.config import Config
 from mmrazor.registry import MODELS
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from projkd_mm.utils.checkpoint import CheckpointError
+from projkd_mm.utils.checkpoint import CheckpointError, load_checkpoint_file
 
 
 def build(teacher_ckpt=None, **model_overrides):
@@ -37,7 +37,7 @@ def loss_of(model, data):
 
 def test_loads_the_teacher_strictly_and_keeps_it_frozen(teacher_ckpt):
     model = build(teacher_ckpt)
-    expected = torch.load(teacher_ckpt)['state_dict']
+    expected = load_checkpoint_file(str(teacher_ckpt))['state_dict']
     for key, value in model.teacher.state_dict().items():
         torch.testing.assert_close(value, expected[key])
     assert not any(p.requires_grad for p in model.teacher.parameters())
@@ -134,7 +134,7 @@ class _Payload:
 def test_malicious_teacher_pickle_is_refused_and_never_executed(
         tmp_path, teacher_ckpt):
     marker = tmp_path / 'pwned'
-    state = torch.load(teacher_ckpt)
+    state = load_checkpoint_file(str(teacher_ckpt))
     state['meta'] = {'note': _Payload(str(marker))}
     path = tmp_path / 'evil.pth'
     torch.save(state, path)

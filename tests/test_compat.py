@@ -33,8 +33,10 @@ def test_without_the_compat_layer_mmrazor_fails_as_documented():
     assert '`torch>=1.13` is not installed properly' in proc.stderr
 
 
-def test_runner_checkpoints_load_with_torch_default_weights_only(tmp_path):
-    """Resume path: mmengine calls plain torch.load on its checkpoints."""
+def test_runner_checkpoints_load_through_mmengine_but_torch_is_untouched(
+        tmp_path):
+    """Resume path: mmengine's loader reads its checkpoints safely, while
+    plain ``torch.load`` in the host process keeps torch's own allowlist."""
     ckpt = tmp_path / 'ckpt.pth'
     make = ('import torch, numpy as np\n'
             'from mmengine.logging import MessageHub\n'
@@ -45,22 +47,31 @@ def test_runner_checkpoints_load_with_torch_default_weights_only(tmp_path):
             "            'state_dict': {'w': torch.ones(2)}},\n"
             f'           {str(ckpt)!r})\n')
     assert python(make).returncode == 0
-    load = f'import torch\ntorch.load({str(ckpt)!r})\nprint("LOADED")'
-    before = python(load)
+    plain = f'import torch\ntorch.load({str(ckpt)!r})\nprint("LOADED")'
+    before = python(plain)
     if before.returncode == 0:
         pytest.skip('this torch loads MMEngine checkpoints by default')
-    assert 'HistoryBuffer' in before.stderr or 'getattr' in before.stderr
-    after = python('import projkd_mm\n' + load)
-    assert after.returncode == 0, after.stderr[-3000:]
-    assert 'LOADED' in after.stdout
+    assert 'HistoryBuffer' in before.stderr
+    after = python('import projkd_mm\n' + plain)
+    assert after.returncode != 0 and 'HistoryBuffer' in after.stderr
+    via_mmengine = python(
+        'import projkd_mm\n'
+        'from mmengine.runner.checkpoint import _load_checkpoint\n'
+        f'ckpt = _load_checkpoint({str(ckpt)!r})\n'
+        "buf = ckpt['message_hub']['log_scalars']['train/loss']\n"
+        "assert type(buf).__name__ == 'HistoryBuffer', type(buf)\n"
+        "assert abs(buf.current() - 0.5) < 1e-6\n"
+        "assert ckpt['message_hub']['runtime_info']['eta'] == 3.0\n"
+        'print("LOADED")')
+    assert via_mmengine.returncode == 0, via_mmengine.stderr[-3000:]
+    assert 'LOADED' in via_mmengine.stdout
 
 
 def test_history_buffer_getattr_refuses_other_lookups():
     from mmengine.logging.history_buffer import HistoryBuffer
 
     from projkd_mm.utils.checkpoint import _history_buffer_getattr
-    assert _history_buffer_getattr(HistoryBuffer, 'mean') is \
-        HistoryBuffer.mean
+    assert 'mean' in _history_buffer_getattr(HistoryBuffer, 'mean')
     import os
     import pickle
     for obj, name in ((os, 'system'), (HistoryBuffer, '__init__'),

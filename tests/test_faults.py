@@ -17,6 +17,7 @@ import torch
 from conftest import PEFD_FMNIST, REPO, options_to_argv, tiny_run_options
 
 from projkd_mm.engine.experiment import read_val_curve
+from projkd_mm.utils.checkpoint import load_checkpoint_file
 
 TRAIN = osp.join(REPO, 'tools', 'train.py')
 # The runs stay on the CPU even where a GPU is visible.
@@ -99,8 +100,8 @@ def test_sigkill_mid_epoch_then_resume_ends_like_an_uninterrupted_run(
     assert 'resumed epoch: 1' in out
     assert 'Restored the random generator states' in out
 
-    expected = torch.load(osp.join(straight, 'epoch_3.pth'))
-    got = torch.load(osp.join(killed, 'epoch_3.pth'))
+    expected = load_checkpoint_file(str(osp.join(straight, 'epoch_3.pth')))
+    got = load_checkpoint_file(str(osp.join(killed, 'epoch_3.pth')))
     state = expected['state_dict']
     assert any(k.startswith('architecture.') for k in state)
     assert any(k.startswith('teacher.') for k in state)
@@ -173,7 +174,8 @@ def test_death_while_writing_a_checkpoint_leaves_nothing_resume_would_take(
     out = run_tool(TRAIN, PEFD_FMNIST, '--work-dir', str(work), '--resume',
                    *argv, env=CPU_ONLY).stdout
     assert 'resumed epoch: 1' in out
-    assert torch.load(work / 'epoch_2.pth')['meta']['epoch'] == 2
+    ckpt = load_checkpoint_file(str(work / 'epoch_2.pth'))
+    assert ckpt['meta']['epoch'] == 2
 
 
 def test_resuming_from_a_truncated_checkpoint_names_the_file(
@@ -228,7 +230,7 @@ def test_skipping_nonfinite_steps_never_writes_nonfinite_weights(
                                           **{'model.nonfinite': 'skip'}),
                    env=CPU_ONLY).stdout
     assert 'Skipping step (1 so far)' in out
-    state = torch.load(work / 'epoch_1.pth')['state_dict']
+    state = load_checkpoint_file(str(work / 'epoch_1.pth'))['state_dict']
     nonfinite = [k for k, v in state.items()
                  if v.is_floating_point() and not torch.isfinite(v).all()]
     assert not nonfinite

@@ -11,6 +11,8 @@ from conftest import (
     tiny_run_options,
 )
 
+from projkd_mm.utils.checkpoint import load_checkpoint_file
+
 
 def test_train_validate_save_resume_and_export(tmp_path, digits_root,
                                                teacher_ckpt, run_tool):
@@ -28,7 +30,7 @@ def test_train_validate_save_resume_and_export(tmp_path, digits_root,
                    '--resume', *options_to_argv(opts)).stdout
     assert 'resumed epoch: 1' in out
     assert 'Epoch(train) [2]' in out and 'Epoch(train) [1]' not in out
-    ckpt = torch.load(osp.join(work, 'epoch_2.pth'))
+    ckpt = load_checkpoint_file(str(osp.join(work, 'epoch_2.pth')))
     assert ckpt['meta']['epoch'] == 2
     assert any(k.startswith('distiller.connectors.projector.')
                for k in ckpt['state_dict'])
@@ -39,7 +41,7 @@ def test_train_validate_save_resume_and_export(tmp_path, digits_root,
     out = run_tool('tools/export_student.py', osp.join(work, 'epoch_2.pth'),
                    exported, '--config', student_cfg).stdout
     assert 'loads strictly' in out
-    state = torch.load(exported)['state_dict']
+    state = load_checkpoint_file(str(exported))['state_dict']
     assert not any(k.startswith(('teacher.', 'distiller.')) for k in state)
 
     from mmengine.config import Config
@@ -158,3 +160,35 @@ def test_external_config_reaches_the_plugin_through_custom_imports(
     out = run_tool('-c', script).stdout
     assert 'TRAINED' in out
     assert osp.isfile(tmp_path / 'work' / 'epoch_1.pth')
+
+
+def test_test_tool_refuses_checkpoints_that_do_not_fit(tmp_path, digits_root,
+                                                       teacher_ckpt,
+                                                       run_tool):
+    """Never an accuracy of random weights with exit 0."""
+    work = str(tmp_path / 'work')
+    run_tool('tools/train.py', PEFD_FMNIST, '--work-dir', work,
+             *options_to_argv(tiny_run_options(
+                 digits_root, **{'model.teacher_ckpt': teacher_ckpt})))
+    distill = osp.join(work, 'epoch_1.pth')
+    student = str(tmp_path / 'student.pth')
+    run_tool('tools/export_student.py', distill, student)
+    student_cfg = osp.join(FMNIST_DIR, 'resnet8_10e_fmnist.py')
+    teacher_cfg = osp.join(FMNIST_DIR, 'resnet14_10e_fmnist.py')
+    data = options_to_argv(tiny_run_options(digits_root))
+    cases = [
+        (PEFD_FMNIST, student, 'is a plain classifier checkpoint',
+         'plain mmpretrain config'),
+        (student_cfg, distill, 'is a distillation checkpoint',
+         'tools/export_student.py'),
+        (teacher_cfg, student, 'shape mismatch', 'another model config'),
+    ]
+    for config, ckpt, kind, fix in cases:
+        proc = run_tool('tools/test.py', config, ckpt, '--work-dir',
+                        str(tmp_path / 'test'), *data, check=False)
+        assert proc.returncode == 1, (config, ckpt, proc.stdout[-2000:])
+        assert kind in proc.stderr and fix in proc.stderr, proc.stderr
+        assert 'Epoch(test)' not in proc.stdout
+    out = run_tool('tools/test.py', student_cfg, student, '--work-dir',
+                   str(tmp_path / 'test'), *data).stdout
+    assert 'Epoch(test)' in out

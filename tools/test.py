@@ -41,8 +41,25 @@ def main(argv=None) -> None:
         cfg.model.teacher_ckpt = None
         cfg.model.allow_random_teacher = True
 
+    from mmengine.model import is_model_wrapper
     from mmengine.runner import Runner
+
+    from projkd_mm.utils.checkpoint import (
+        CheckpointError,
+        check_checkpoint_fits,
+        extract_state_dict,
+        load_checkpoint_file,
+    )
     runner = Runner.from_cfg(cfg)
+    model = runner.model.module if is_model_wrapper(runner.model) \
+        else runner.model
+    state_dict = extract_state_dict(
+        load_checkpoint_file(args.checkpoint), 'checkpoint')
+    try:
+        check_checkpoint_fits(model, state_dict, args.checkpoint,
+                              args.config)
+    except CheckpointError as err:
+        sys.exit(f'error: {err}')
     metrics = runner.test()
     finish_distributed()
     if args.out:

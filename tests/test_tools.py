@@ -43,3 +43,33 @@ def test_export_of_a_plain_checkpoint_names_the_missing_prefix(
 def test_shell_launchers_parse(script):
     path = osp.join(REPO, 'tools', script)
     assert subprocess.run(['bash', '-n', path]).returncode == 0
+
+
+@pytest.mark.parametrize('script,needed', [('dist_train.sh', 2),
+                                           ('dist_test.sh', 3),
+                                           ('slurm_train.sh', 4)])
+def test_shell_launchers_print_usage(script, needed):
+    path = osp.join(REPO, 'tools', script)
+    bare = subprocess.run(['bash', path], capture_output=True, text=True)
+    assert bare.returncode == 2
+    assert f'usage: tools/{script}' in bare.stderr
+    assert f'expected at least {needed} arguments, got 0' in bare.stderr
+    assert 'unbound variable' not in bare.stderr
+    helped = subprocess.run(['bash', path, '--help'], capture_output=True,
+                            text=True)
+    assert helped.returncode == 0
+    assert f'usage: tools/{script}' in helped.stdout
+
+
+def test_resume_with_nothing_to_resume_is_an_error(tmp_path, run_tool):
+    config = osp.join(REPO, 'configs', 'projkd', 'fashion_mnist',
+                      'resnet8_10e_fmnist.py')
+    proc = run_tool('tools/train.py', config, '--work-dir', str(tmp_path),
+                    '--resume', check=False)
+    assert proc.returncode == 1
+    assert f'nothing to resume in {tmp_path}' in proc.stderr
+    (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'gone.pth'))
+    proc = run_tool('tools/train.py', config, '--work-dir', str(tmp_path),
+                    '--resume', check=False)
+    assert proc.returncode == 1
+    assert 'gone.pth' in proc.stderr and 'does not exist' in proc.stderr

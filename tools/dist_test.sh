@@ -1,6 +1,15 @@
 #!/usr/bin/env bash
 # Usage: tools/dist_test.sh CONFIG CHECKPOINT GPUS [test.py args...]
 set -euo pipefail
+usage="usage: tools/dist_test.sh CONFIG CHECKPOINT GPUS [test.py args...]"
+if [ "${1:-}" = "-h" ] || [ "${1:-}" = "--help" ]; then
+    echo "$usage"; exit 0
+fi
+if [ $# -lt 3 ]; then
+    echo "$usage" >&2
+    echo "error: expected at least 3 arguments, got $#" >&2
+    exit 2
+fi
 CONFIG=$1
 CHECKPOINT=$2
 GPUS=$3

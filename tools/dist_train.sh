@@ -3,6 +3,15 @@
 # Runs GPUS processes on this node with torchrun (CPU processes over gloo
 # where there is no GPU). Multi-node: set NNODES, NODE_RANK, MASTER_ADDR.
 set -euo pipefail
+usage="usage: tools/dist_train.sh CONFIG GPUS [train.py args...]"
+if [ "${1:-}" = "-h" ] || [ "${1:-}" = "--help" ]; then
+    echo "$usage"; exit 0
+fi
+if [ $# -lt 2 ]; then
+    echo "$usage" >&2
+    echo "error: expected at least 2 arguments, got $#" >&2
+    exit 2
+fi
 CONFIG=$1
 GPUS=$2
 NNODES=${NNODES:-1}

@@ -77,7 +77,7 @@ def main(argv=None) -> None:
             cfg.optim_wrapper.pop('loss_scale', None)
     if args.resume == 'auto':
         cfg.resume = True
-        cfg.load_from = None
+        cfg.load_from = latest_checkpoint(cfg.work_dir)
     elif args.resume is not None:
         cfg.resume = True
         cfg.load_from = args.resume
@@ -91,6 +91,23 @@ def main(argv=None) -> None:
     runner = runner_class(args.channels_last).from_cfg(cfg)
     runner.train()
     finish_distributed()
+
+
+def latest_checkpoint(work_dir: str) -> str:
+    """The file ``--resume`` (no value) resumes from, or SystemExit."""
+    pointer = osp.join(work_dir, 'last_checkpoint')
+    if not osp.isfile(pointer):
+        sys.exit(f'error: --resume: nothing to resume in {work_dir} (no '
+                 'last_checkpoint file there). Pass the checkpoint '
+                 '(--resume FILE), the --work-dir of the run, or leave '
+                 '--resume out to start from scratch.')
+    with open(pointer) as f:
+        target = f.read().strip()
+    if not osp.isfile(target):
+        sys.exit(f'error: --resume: {pointer} names {target!r}, which does '
+                 'not exist. Pass an existing checkpoint with --resume FILE '
+                 '(and fix or delete last_checkpoint).')
+    return target
 
 
 def runner_class(channels_last: bool) -> type:

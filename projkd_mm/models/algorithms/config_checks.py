@@ -245,6 +245,14 @@ def check_distill_config(cfg: Mapping) -> None:
         ValueError: The first problem found, naming the config key, the
             value seen and the fix.
     """
+    for flag in ('teacher_trainable', 'teacher_norm_eval',
+                 'student_trainable', 'calculate_student_loss'):
+        value = cfg.get(flag, False)
+        if not isinstance(value, bool):
+            raise ValueError(
+                f'model.{flag} must be True or False, got {value!r} '
+                f'({type(value).__name__}). A string such as \'False\' is '
+                'truthy and would silently flip the method: write the bool.')
     models = {'student': cfg.get('architecture'),
               'teacher': cfg.get('teacher')}
     for key, model in (('model.architecture', models['student']),

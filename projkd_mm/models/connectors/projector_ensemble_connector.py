@@ -58,7 +58,8 @@ class ProjectorEnsembleConnector(BaseConnector):
         for name, value in (('in_channels', in_channels),
                             ('out_channels', out_channels),
                             ('num_projectors', num_projectors)):
-            if not isinstance(value, int) or value < 1:
+            if isinstance(value, bool) or not isinstance(value, int) or \
+                    value < 1:
                 raise ValueError(f'ProjectorEnsembleConnector: {name} must '
                                  f'be a positive int, got {value!r}.')
         self.in_channels = in_channels

@@ -1,4 +1,6 @@
 
+import math
+
 import torch
 import torch.nn.functional as F
 from mmrazor.registry import MODELS
@@ -56,6 +58,17 @@ class FeatureMSELoss(nn.Module):
         if reduction not in self._REDUCTIONS:
             raise ValueError(f'FeatureMSELoss: reduction must be one of '
                              f'{self._REDUCTIONS}, got {reduction!r}.')
+        if not isinstance(normalize, bool):
+            raise ValueError('FeatureMSELoss: normalize must be True (the '
+                             'paper\'s direction loss) or False (raw '
+                             f'features), got {normalize!r}.')
+        if isinstance(loss_weight, bool) or \
+                not isinstance(loss_weight, (int, float)) or \
+                not math.isfinite(loss_weight) or loss_weight < 0:
+            raise ValueError('FeatureMSELoss: loss_weight must be a finite '
+                             f'number >= 0, got {loss_weight!r}; a negative '
+                             'weight would push the student away from the '
+                             'teacher.')
         self.loss_weight = loss_weight
         self.normalize = normalize
         self.reduction = reduction

@@ -73,3 +73,43 @@ def test_resume_with_nothing_to_resume_is_an_error(tmp_path, run_tool):
                     '--resume', check=False)
     assert proc.returncode == 1
     assert 'gone.pth' in proc.stderr and 'does not exist' in proc.stderr
+
+
+def test_export_never_overwrites_its_source_nor_writes_a_bad_export(
+        tmp_path, teacher_ckpt):
+    import shutil
+
+    import torch
+    from mmengine.config import Config
+    from mmpretrain.registry import MODELS
+
+    from projkd_mm.utils.checkpoint import (
+        CheckpointError,
+        load_checkpoint_file,
+        load_state_dict_strict,
+    )
+    from projkd_mm.utils.export import export_submodel
+    src = str(tmp_path / 'distill.pth')
+    # A distillation-shaped checkpoint: the teacher's weights under
+    # ``architecture.`` and ``teacher.``.
+    state = load_checkpoint_file(teacher_ckpt)['state_dict']
+    torch.save({'state_dict': {
+        **{f'architecture.{k}': v for k, v in state.items()},
+        **{f'teacher.{k}': v for k, v in state.items()}}}, src)
+    before = open(src, 'rb').read()
+    with pytest.raises(CheckpointError, match='overwrite its source'):
+        export_submodel(src, src)
+    assert open(src, 'rb').read() == before
+
+    out = str(tmp_path / 'student.pth')
+    got = export_submodel(src, out, 'architecture')  # no trailing dot
+    assert set(got) == set(state)
+
+    student = MODELS.build(Config.fromfile(osp.join(
+        REPO, 'configs/projkd/fashion_mnist/resnet8_10e_fmnist.py')).model)
+    bad = str(tmp_path / 'bad.pth')
+    with pytest.raises(CheckpointError, match='nothing was written'):
+        export_submodel(src, bad, check=lambda sd: load_state_dict_strict(
+            student, sd, 'export (nothing was written)'))
+    assert not osp.exists(bad) and not osp.exists(bad + '.part')
+    shutil.rmtree(tmp_path)

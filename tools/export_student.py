@@ -34,21 +34,25 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> None:
     args = parse_args(argv)
     prefix = None if args.prefix.lower() == 'none' else args.prefix
-    state_dict = export_submodel(args.checkpoint, args.out, prefix)
-    n_params = sum(v.numel() for v in state_dict.values())
-    print(f'Saved {len(state_dict)} tensors ({n_params:,} values) to '
-          f'{args.out}')
+    check = None
     if args.config:
         from mmengine.config import Config
         from mmpretrain.registry import MODELS
 
         from projkd_mm.utils.checkpoint import load_state_dict_strict
-        cfg = Config.fromfile(args.config)
-        model = MODELS.build(cfg.model)
-        load_state_dict_strict(model, state_dict,
-                               f'exported checkpoint {args.out!r}')
-        print(f'Checked: loads strictly into the model of {args.config}')
+        model = MODELS.build(Config.fromfile(args.config).model)
 
+        def check(state_dict):
+            load_state_dict_strict(
+                model, state_dict,
+                f'export of {args.checkpoint!r} (nothing was written)')
+
+    state_dict = export_submodel(args.checkpoint, args.out, prefix, check)
+    n_params = sum(v.numel() for v in state_dict.values())
+    print(f'Saved {len(state_dict)} tensors ({n_params:,} values) to '
+          f'{args.out}')
+    if args.config:
+        print(f'Checked: loads strictly into the model of {args.config}')
 
 if __name__ == '__main__':
     main()

@@ -2,7 +2,7 @@
 import os
 import os.path as osp
 from collections import OrderedDict
-from typing import Dict, Optional
+from typing import Callable, Dict, Optional
 
 import torch
 
@@ -16,7 +16,8 @@ STUDENT_PREFIX = 'architecture.'
 
 
 def export_submodel(src: str, dst: str,
-                    prefix: Optional[str] = STUDENT_PREFIX) -> Dict:
+                    prefix: Optional[str] = STUDENT_PREFIX,
+                    check: Optional[Callable[[Dict], None]] = None) -> Dict:
     """Keep the weights under ``prefix`` (prefix removed) and save them.
 
     Args:
@@ -27,10 +28,21 @@ def export_submodel(src: str, dst: str,
         prefix (str, optional): ``'architecture.'`` for the student,
             ``'teacher.'`` for the teacher; ``None`` keeps every weight
             (a plain classifier's checkpoint, stripped of optimizer state).
+            A prefix without its trailing dot (``'architecture'``) means the
+            same as with it.
+        check (callable, optional): Called with the state dict before
+            anything is written; an exception from it leaves ``dst`` as it
+            was.
 
     Returns:
         dict: The saved state dict.
     """
+    if osp.exists(dst) and osp.exists(src) and osp.samefile(src, dst):
+        raise CheckpointError(
+            f'The export would overwrite its source {src!r}: give another '
+            'output file.')
+    if prefix and not prefix.endswith('.'):
+        prefix += '.'
     checkpoint = load_checkpoint_file(src, 'checkpoint to export')
     state_dict = extract_state_dict(checkpoint, f'checkpoint {src!r}')
     if prefix:
@@ -42,6 +54,8 @@ def export_submodel(src: str, dst: str,
                 f'{src!r} has no weights under {prefix!r}; it is not a '
                 'distillation checkpoint (for a plain classifier use '
                 '--prefix none).')
+    if check is not None:
+        check(state_dict)
     meta = {}
     if isinstance(checkpoint.get('meta'), dict):
         meta = {k: v for k, v in checkpoint['meta'].items()

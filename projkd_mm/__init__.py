@@ -15,7 +15,7 @@ import mmpretrain.models  # noqa: E402,F401
 import mmrazor.engine  # noqa: E402,F401
 import mmrazor.models  # noqa: E402,F401
 
-from projkd_mm import engine, models  # noqa: E402,F401
+from projkd_mm import datasets, engine, models  # noqa: E402,F401
 from projkd_mm.utils.env import print_env  # noqa: E402
 from projkd_mm.version import __version__  # noqa: E402
 

@@ -247,9 +247,9 @@ CASES = [
      'model', CheckpointError, 'is truncated or corrupt'),
     # Data and optimizer
     ('data-root-missing', lambda c, f: set_data_root(c, f.missing_dir),
-     'dataset', RuntimeError, 'Cannot find FashionMNIST dataset in'),
+     'dataset', RuntimeError, 'Cannot find CheckedFashionMNIST dataset in'),
     ('data-root-without-files', lambda c, f: set_data_root(c, f.empty_dir),
-     'dataset', RuntimeError, 'Cannot find FashionMNIST dataset in'),
+     'dataset', RuntimeError, 'Cannot find CheckedFashionMNIST dataset in'),
     ('dataset-type-typo',
      lambda c, f: c.train_dataloader.dataset.update(type='FashionMnist'),
      'dataset', KeyError,

@@ -1,8 +1,10 @@
 # Fashion-MNIST (60k train / 10k test, 28x28 grey, 10 classes), read by
-# mmpretrain's FashionMNIST from un-gzipped idx files in data_root.
+# projkd_mm's CheckedFashionMNIST (mmpretrain's FashionMNIST that checks the
+# idx files' headers, counts, image size and labels) from un-gzipped idx
+# files in data_root.
 # tools/demo.py prepares that folder from the Debian package
 # dataset-fashion-mnist (or --data-root) and sets data_root in every loader.
-dataset_type = 'FashionMNIST'
+dataset_type = 'CheckedFashionMNIST'
 data_root = 'data/fashion_mnist'
 
 data_preprocessor = dict(

@@ -113,3 +113,32 @@ def test_export_never_overwrites_its_source_nor_writes_a_bad_export(
             student, sd, 'export (nothing was written)'))
     assert not osp.exists(bad) and not osp.exists(bad + '.part')
     shutil.rmtree(tmp_path)
+
+
+def test_two_runs_cannot_share_a_work_dir(tmp_path, run_tool):
+    import fcntl
+    config = osp.join(REPO, 'configs', 'projkd', 'fashion_mnist',
+                      'resnet8_10e_fmnist.py')
+    with open(tmp_path / '.train.lock', 'a') as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a run in progress
+        proc = run_tool('tools/train.py', config, '--work-dir',
+                        str(tmp_path), check=False)
+    assert proc.returncode == 1
+    assert f'another training run is using {tmp_path}' in proc.stderr
+
+
+def test_resume_with_persistent_workers_warns(capsys):
+    import importlib.util
+
+    from mmengine.config import Config
+    spec = importlib.util.spec_from_file_location(
+        'train_tool', osp.join(REPO, 'tools', 'train.py'))
+    train = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(train)
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'projkd', 'fashion_mnist',
+                                   'resnet8_10e_fmnist.py'))
+    train.warn_inexact_resume(cfg)  # the shipped loader: 1 persistent worker
+    assert 'persistent_workers=False' in capsys.readouterr().err
+    cfg.train_dataloader.persistent_workers = False
+    train.warn_inexact_resume(cfg)
+    assert capsys.readouterr().err == ''

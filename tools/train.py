@@ -8,6 +8,8 @@ Multi-GPU: tools/dist_train.sh CONFIG GPUS. On a machine without GPUs the
 same launcher runs CPU processes that talk over gloo.
 """
 import argparse
+import contextlib
+import os
 import os.path as osp
 import sys
 
@@ -88,9 +90,52 @@ def main(argv=None) -> None:
     if args.compile:
         cfg.compile = True
 
-    runner = runner_class(args.channels_last).from_cfg(cfg)
-    runner.train()
+    if cfg.get('resume'):
+        warn_inexact_resume(cfg)
+    with work_dir_lock(cfg.work_dir):
+        runner = runner_class(args.channels_last).from_cfg(cfg)
+        runner.train()
     finish_distributed()
+
+
+def warn_inexact_resume(cfg) -> None:
+    """Say so when the loader settings make a resume differ."""
+    loader = cfg.get('train_dataloader') or {}
+    if loader.get('num_workers', 0) and loader.get('persistent_workers'):
+        print('warning: resuming with train_dataloader.num_workers='
+              f"{loader['num_workers']} and persistent_workers=True: the "
+              "workers' random generators restart after a resume, so data "
+              'augmentation (and the final weights) will differ from an '
+              'uninterrupted run. For an exact resume pass --cfg-options '
+              'train_dataloader.persistent_workers=False (or '
+              'train_dataloader.num_workers=0); see docs/faq.md.',
+              file=sys.stderr)
+
+
+@contextlib.contextmanager
+def work_dir_lock(work_dir: str):
+    """Hold ``WORK_DIR/.train.lock`` so two runs never share a work dir.
+
+    Only the main process (rank 0) locks: the ranks of one run share it.
+    """
+    if os.environ.get('RANK', '0') != '0':
+        yield
+        return
+    import fcntl
+    os.makedirs(work_dir, exist_ok=True)
+    path = osp.join(work_dir, '.train.lock')
+    with open(path, 'a') as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            sys.exit(f'error: another training run is using {work_dir} (it '
+                     f'holds {path}); two runs in one work dir would '
+                     'interleave their checkpoints. Wait for it, or pass '
+                     'another --work-dir.')
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def latest_checkpoint(work_dir: str) -> str:

@@ -142,3 +142,23 @@ def test_resume_with_persistent_workers_warns(capsys):
     cfg.train_dataloader.persistent_workers = False
     train.warn_inexact_resume(cfg)
     assert capsys.readouterr().err == ''
+
+
+def test_resume_from_weights_without_runner_state_names_the_file(
+        tmp_path, digits_root, run_tool):
+    import torch
+    from conftest import options_to_argv, tiny_run_options
+    from mmengine.config import Config
+    from mmpretrain.registry import MODELS
+    config = osp.join(REPO, 'configs', 'projkd', 'fashion_mnist',
+                      'resnet8_10e_fmnist.py')
+    weights = tmp_path / 'weights.pth'
+    model = MODELS.build(Config.fromfile(config).model)
+    torch.save({'state_dict': model.state_dict()}, weights)
+    proc = run_tool('tools/train.py', config, '--work-dir',
+                    str(tmp_path / 'work'), '--resume', str(weights),
+                    *options_to_argv(tiny_run_options(digits_root)),
+                    check=False)
+    assert proc.returncode == 1
+    assert f"--resume: '{weights}' has no 'meta' entry" in proc.stderr
+    assert 'load_from=' in proc.stderr

@@ -156,23 +156,38 @@ def latest_checkpoint(work_dir: str) -> str:
 
 
 def runner_class(channels_last: bool) -> type:
-    """MMEngine's Runner, or one that converts the model to channels-last
-    right after building it (before DDP wraps it, whose gradient buckets
-    must see the final parameter layout)."""
-    from mmengine.runner import Runner
-    if not channels_last:
-        return Runner
-
+    """MMEngine's Runner with two additions: the model optionally in
+    channels-last layout right after building it (before DDP wraps it,
+    whose gradient buckets must see the final parameter layout), and a
+    clear error for ``--resume`` from a file without Runner state."""
     import torch
+    from mmengine.runner import Runner
 
-    class ChannelsLastRunner(Runner):
+    from projkd_mm.utils.checkpoint import CheckpointError
+
+    class TrainRunner(Runner):
 
         def build_model(self, model):
-            return super().build_model(model).to(
-                memory_format=torch.channels_last)
+            model = super().build_model(model)
+            if channels_last:
+                model = model.to(memory_format=torch.channels_last)
+            return model
 
-    return ChannelsLastRunner
+        def resume(self, filename, *args, **kwargs):
+            try:
+                return super().resume(filename, *args, **kwargs)
+            except KeyError as err:
+                if not err.args or err.args[0] not in ('meta', 'epoch',
+                                                       'iter'):
+                    raise
+                raise CheckpointError(
+                    f'--resume: {filename!r} has no {err.args[0]!r} entry, '
+                    'so it is not a checkpoint a Runner wrote (a teacher or '
+                    'an exported model, say). Resume from an epoch_N.pth of '
+                    'the run, or start from these weights with --cfg-options '
+                    f'load_from={filename} and no --resume.') from None
 
+    return TrainRunner
 
 if __name__ == '__main__':
     main()

@@ -1,4 +1,5 @@
 """Command-line tools: OpenMMLab flags and clear failures."""
+import glob
 import os.path as osp
 import subprocess
 
@@ -162,3 +163,155 @@ def test_resume_from_weights_without_runner_state_names_the_file(
     assert proc.returncode == 1
     assert f"--resume: '{weights}' has no 'meta' entry" in proc.stderr
     assert 'load_from=' in proc.stderr
+
+
+def _train(run_tool, work, *extra, epochs=1, digits_root, check=True,
+           **options):
+    """tools/train.py on the plain ResNet-8 config, a seconds-long run."""
+    from conftest import options_to_argv, tiny_run_options
+    config = osp.join(REPO, 'configs', 'projkd', 'fashion_mnist',
+                      'resnet8_10e_fmnist.py')
+    return run_tool('tools/train.py', config, '--work-dir', str(work),
+                    *extra, *options_to_argv(tiny_run_options(
+                        digits_root, **{'train_cfg.max_epochs': epochs},
+                        **options)), check=check)
+
+
+def _snapshot(work) -> dict:
+    """Every file under ``work`` (logs included) and its bytes."""
+    return {str(p.relative_to(work)): p.read_bytes()
+            for p in sorted(work.rglob('*')) if p.is_file()}
+
+
+def test_a_fresh_run_never_overwrites_the_checkpoints_of_an_earlier_one(
+        tmp_path, digits_root, run_tool):
+    work = tmp_path / 'work'
+    work.mkdir()
+    # A file of the user's kept in the work dir is not a checkpoint of a
+    # run: it neither stops a run nor is ever deleted.
+    (work / 'teacher.pth').write_bytes(b'the user\'s teacher')
+    _train(run_tool, work, epochs=2, digits_root=digits_root)
+    assert (work / 'last_checkpoint').read_text().strip() == \
+        str(work / 'epoch_2.pth')
+    before = _snapshot(work)
+
+    proc = _train(run_tool, work, digits_root=digits_root, check=False)
+    assert proc.returncode == 1
+    message = proc.stderr.strip().splitlines()[-1]
+    assert message.startswith(f'error: the work dir {work} holds the '
+                              'checkpoints of an earlier run (epoch_1.pth, '
+                              'epoch_2.pth, last_checkpoint)')
+    for way_out in ('--resume', 'another --work-dir', '--overwrite'):
+        assert way_out in message
+    assert 'teacher.pth' not in message
+    assert _snapshot(work) == before  # byte for byte, and no new log dir
+
+    # --overwrite starts over: the earlier run's checkpoints go (also the
+    # epoch_2.pth a 1-epoch run would not have replaced), the user's stays.
+    out = _train(run_tool, work, '--overwrite',
+                 digits_root=digits_root).stdout
+    assert (f'--overwrite: deleted the checkpoints of the earlier run in '
+            f'{work} (epoch_1.pth, epoch_2.pth, last_checkpoint)') in out
+    assert 'Epoch(train) [1]' in out
+    assert not (work / 'epoch_2.pth').exists()
+    assert (work / 'last_checkpoint').read_text().strip() == \
+        str(work / 'epoch_1.pth')
+    assert (work / 'teacher.pth').read_bytes() == before['teacher.pth']
+
+    # --resume continues the run in the work dir, as before.
+    out = _train(run_tool, work, '--resume', epochs=2,
+                 digits_root=digits_root).stdout
+    assert 'resumed epoch: 1' in out
+    assert 'Epoch(train) [2]' in out and 'Epoch(train) [1]' not in out
+    assert (work / 'last_checkpoint').read_text().strip() == \
+        str(work / 'epoch_2.pth')
+
+
+def test_overwrite_never_deletes_a_checkpoint_the_config_reads(
+        tmp_path, digits_root, run_tool):
+    work = tmp_path / 'work'
+    _train(run_tool, work, digits_root=digits_root)
+    before = _snapshot(work)
+    proc = _train(run_tool, work, '--overwrite', digits_root=digits_root,
+                  check=False, load_from=str(work / 'epoch_1.pth'))
+    assert proc.returncode == 1
+    assert (f"error: --overwrite would delete {work / 'epoch_1.pth'}, "
+            'which the config reads (load_from=') in proc.stderr
+    assert _snapshot(work) == before
+
+
+def test_overwrite_and_resume_together_is_a_usage_error(run_tool):
+    proc = run_tool('tools/train.py', PEFD_FMNIST, '--overwrite', '--resume',
+                    check=False)
+    assert proc.returncode == 2
+    assert '--overwrite starts over, --resume continues' in proc.stderr
+
+
+TOOL_SCRIPTS = sorted(
+    osp.relpath(path, REPO)
+    for path in glob.glob(osp.join(REPO, 'tools', '**', '*.py'),
+                          recursive=True)
+    if not osp.basename(path).startswith('_'))  # _cli.py: a helper, no tool
+
+# Runs a tool as `python TOOL ARGS...` would, then reports its exit code and
+# which heavy packages it imported.
+_PROBE = '''
+import runpy, sys
+path, sys.argv = sys.argv[1], sys.argv[1:]
+try:
+    runpy.run_path(path, run_name='__main__')
+    code = 0
+except SystemExit as stop:
+    code = stop.code
+heavy = [m for m in ('torch', 'mmengine', 'mmrazor', 'mmpretrain', 'mmcv',
+                     'projkd_mm') if m in sys.modules]
+print('PROBE', code, ','.join(heavy) or 'none')
+'''
+
+
+@pytest.mark.parametrize('tool', TOOL_SCRIPTS)
+def test_tool_answers_help_and_argument_errors_before_importing_torch(
+        tool, run_tool):
+    assert len(TOOL_SCRIPTS) >= 10
+    usage = f'usage: {osp.basename(tool)}'
+    helped = run_tool('-c', _PROBE, tool, '--help')
+    assert helped.stdout.splitlines()[-1] == 'PROBE 0 none'
+    assert usage in helped.stdout
+    wrong = run_tool('-c', _PROBE, tool, '--no-such-flag')
+    assert wrong.stdout.splitlines()[-1] == 'PROBE 2 none'
+    assert usage in wrong.stderr
+
+
+@pytest.mark.parametrize('name,table', [
+    ('repdistiller_to_mmpretrain', 'REPDISTILLER_ARCHS'),
+    ('torchvision_resnet_to_mmpretrain', 'TORCHVISION_ARCHS'),
+])
+def test_converter_tools_parse_exactly_as_the_converter(name, table, capsys):
+    import importlib.util
+
+    from projkd_mm.utils import convert
+    spec = importlib.util.spec_from_file_location(
+        f'converter_{name}',
+        osp.join(REPO, 'tools', 'model_converters', f'{name}.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    archs = getattr(convert, table)
+    assert tool.ARCHS == tuple(archs)
+    with pytest.raises(SystemExit):
+        tool.parse_args(['--help'])
+    fast = capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        convert.converter_main(archs, tool.SOURCE, tool.DESCRIPTION,
+                               ['--help'])
+    assert capsys.readouterr().out == fast
+
+
+def test_demo_help_names_the_debian_dataset_folder():
+    import importlib.util
+
+    from projkd_mm.datasets import DEBIAN_FASHION_MNIST
+    spec = importlib.util.spec_from_file_location(
+        'demo_tool', osp.join(REPO, 'tools', 'demo.py'))
+    demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo)
+    assert demo.DEBIAN_FASHION_MNIST == DEBIAN_FASHION_MNIST

@@ -12,9 +12,8 @@ import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-import projkd_mm  # noqa: E402,F401
-from projkd_mm.utils.export import STUDENT_PREFIX, export_submodel  # noqa
+# torch, mmengine and projkd_mm are imported in main(), after parse_args(),
+# so --help and argument errors answer at once.
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -23,7 +22,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('out', help='output checkpoint file')
     parser.add_argument(
         '--prefix',
-        default=STUDENT_PREFIX,
+        default=None,  # projkd_mm.utils.export.STUDENT_PREFIX
         help="weights to keep: 'architecture.' (student, default), "
         "'teacher.', or 'none' for everything")
     parser.add_argument(
@@ -33,6 +32,10 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
+    import projkd_mm  # noqa: F401
+    from projkd_mm.utils.export import STUDENT_PREFIX, export_submodel
+    if args.prefix is None:
+        args.prefix = STUDENT_PREFIX
     prefix = None if args.prefix.lower() == 'none' else args.prefix
     check = None
     if args.config:
@@ -53,6 +56,7 @@ def main(argv=None) -> None:
           f'{args.out}')
     if args.config:
         print(f'Checked: loads strictly into the model of {args.config}')
+
 
 if __name__ == '__main__':
     main()

@@ -10,14 +10,14 @@ import argparse
 import os.path as osp
 import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+TOOLS = osp.dirname(osp.abspath(__file__))
+sys.path.insert(0, osp.dirname(TOOLS))
+if TOOLS not in sys.path:
+    sys.path.append(TOOLS)
 
-import projkd_mm  # noqa: E402,F401
-from projkd_mm.engine.runner_setup import (  # noqa: E402
-    add_common_args,
-    finish_distributed,
-    load_config,
-)
+# Light imports only up to parse_args(): torch, mmengine and projkd_mm are
+# imported in main(), once the arguments are known to be good.
+from _cli import add_common_args, cfg_options_dict
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -32,6 +32,9 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
+    import projkd_mm  # noqa: F401  (compat layer + registries)
+    from projkd_mm.engine.runner_setup import finish_distributed, load_config
+    args.cfg_options = cfg_options_dict(args.cfg_options)
     cfg = load_config(args)
     cfg.load_from = args.checkpoint
     model_type = str(cfg.model.get('type', ''))

@@ -1,26 +1,32 @@
 """Train a distillation (or plain mmpretrain) config with MMEngine's Runner.
 
-    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
-        [--channels-last] [--compile]
+    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]]
+        [--overwrite] [--amp] [--channels-last] [--compile]
         [--cfg-options k=v ...] [--launcher none|pytorch|slurm|mpi]
+
+A fresh run refuses a work dir that holds the checkpoints of an earlier run
+(--resume continues that run, --overwrite deletes its checkpoints and starts
+over).
 
 Multi-GPU: tools/dist_train.sh CONFIG GPUS. On a machine without GPUs the
 same launcher runs CPU processes that talk over gloo.
 """
 import argparse
 import contextlib
+import glob
 import os
 import os.path as osp
+import re
 import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+TOOLS = osp.dirname(osp.abspath(__file__))
+sys.path.insert(0, osp.dirname(TOOLS))
+if TOOLS not in sys.path:
+    sys.path.append(TOOLS)
 
-import projkd_mm  # noqa: E402,F401  (compat layer + registries)
-from projkd_mm.engine.runner_setup import (  # noqa: E402
-    add_common_args,
-    finish_distributed,
-    load_config,
-)
+# Light imports only up to parse_args(): torch, mmengine and projkd_mm are
+# imported in main(), once the arguments are known to be good.
+from _cli import add_common_args, cfg_options_dict
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -33,6 +39,13 @@ def parse_args(argv=None) -> argparse.Namespace:
         const='auto',
         help='resume from the given checkpoint; without a value, from the '
         'latest checkpoint in the work dir')
+    parser.add_argument(
+        '--overwrite',
+        action='store_true',
+        help='start over in a work dir that holds the checkpoints of an '
+        'earlier run: they (epoch_*.pth, iter_*.pth, best_*.pth and '
+        'last_checkpoint) are deleted first. Without it such a work dir is '
+        'refused unless --resume is given')
     parser.add_argument(
         '--amp',
         nargs='?',
@@ -59,11 +72,18 @@ def parse_args(argv=None) -> argparse.Namespace:
         action='store_true',
         help='skip validation during training')
     add_common_args(parser)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.overwrite and args.resume is not None:
+        parser.error('--overwrite starts over, --resume continues the run in '
+                     'the work dir: pass one of them.')
+    return args
 
 
 def main(argv=None) -> None:
     args = parse_args(argv)
+    import projkd_mm  # noqa: F401  (compat layer + registries)
+    from projkd_mm.engine.runner_setup import finish_distributed, load_config
+    args.cfg_options = cfg_options_dict(args.cfg_options)
     cfg = load_config(args)
 
     if args.amp:
@@ -91,8 +111,21 @@ def main(argv=None) -> None:
         cfg.compile = True
 
     if cfg.get('resume'):
+        if args.overwrite:
+            sys.exit('error: --overwrite starts over, but the config sets '
+                     'resume=True (continue the run in the work dir). Pass '
+                     '--cfg-options resume=False to start over, or leave '
+                     '--overwrite out.')
         warn_inexact_resume(cfg)
+    else:
+        earlier = earlier_checkpoints(cfg)
+        if earlier and not args.overwrite:
+            refuse_earlier_checkpoints(cfg.work_dir, earlier)
     with work_dir_lock(cfg.work_dir):
+        if (not cfg.get('resume') and args.overwrite
+                and os.environ.get('RANK', '0') == '0'):
+            # Under the lock: no other run is writing these files now.
+            delete_earlier_checkpoints(cfg, earlier_checkpoints(cfg))
         runner = runner_class(args.channels_last).from_cfg(cfg)
         runner.train()
     finish_distributed()
@@ -110,6 +143,86 @@ def warn_inexact_resume(cfg) -> None:
               'train_dataloader.persistent_workers=False (or '
               'train_dataloader.num_workers=0); see docs/faq.md.',
               file=sys.stderr)
+
+
+# The names MMEngine's CheckpointHook gives checkpoints by default
+# (filename_tmpl 'epoch_{}.pth' or 'iter_{}.pth', save_best's 'best_*'),
+# and their '.tmp' while projkd_mm writes them.
+RUNNER_CHECKPOINTS = ('epoch_*.pth', 'iter_*.pth', 'best_*.pth')
+
+
+def earlier_checkpoints(cfg) -> list:
+    """Paths of checkpoints an earlier run left in ``cfg.work_dir``.
+
+    Only the Runner's own files count (``last_checkpoint`` and checkpoints
+    named as the CheckpointHook names them), never other ``.pth`` files
+    kept there, a teacher say.
+    """
+    work_dir = cfg.work_dir
+    if not osp.isdir(work_dir):
+        return []
+    patterns = set(RUNNER_CHECKPOINTS)
+    hook = (cfg.get('default_hooks') or {}).get('checkpoint') or {}
+    template = hook.get('filename_tmpl')
+    if template:
+        patterns.add(re.sub(r'\{[^}]*\}', '*', template))
+    found = set()
+    for pattern in patterns:
+        for suffix in ('', '.tmp'):
+            found.update(glob.glob(osp.join(glob.escape(work_dir),
+                                            pattern + suffix)))
+    pointer = osp.join(work_dir, 'last_checkpoint')
+    if osp.isfile(pointer):
+        found.add(pointer)
+    return sorted(p for p in found if osp.isfile(p))
+
+
+def _names(paths: list, most: int = 6) -> str:
+    names = [osp.basename(p) for p in paths]
+    if len(names) > most:
+        names = names[:most - 1] + [f'... ({len(paths) - most + 1} more)']
+    return ', '.join(names)
+
+
+def refuse_earlier_checkpoints(work_dir: str, earlier: list) -> None:
+    """SystemExit: a fresh run would overwrite an earlier run's files."""
+    sys.exit(f'error: the work dir {work_dir} holds the checkpoints of an '
+             f'earlier run ({_names(earlier)}), which a new run would '
+             'overwrite. Pass --resume to continue that run, another '
+             '--work-dir to keep it, or --overwrite to delete its '
+             'checkpoints and start over. Nothing was written.')
+
+
+def delete_earlier_checkpoints(cfg, earlier: list) -> None:
+    """``--overwrite``: delete them, unless the config reads one of them
+    (``load_from``, ``model.teacher_ckpt``, ...): then SystemExit."""
+    doomed = {osp.realpath(p): p for p in earlier}
+    used = [(key, value) for key, value in _strings(cfg.to_dict())
+            if osp.realpath(value) in doomed]
+    if used:
+        key, value = used[0]
+        sys.exit(f'error: --overwrite would delete {value}, which the '
+                 f'config reads ({key}={value!r}). Copy it out of the work '
+                 f'dir {cfg.work_dir} and point {key} at the copy, or pass '
+                 'another --work-dir.')
+    for path in earlier:
+        os.remove(path)
+    if earlier:
+        print(f'--overwrite: deleted the checkpoints of the earlier run in '
+              f'{cfg.work_dir} ({_names(earlier)}); starting over.',
+              flush=True)
+
+
+def _strings(node, key: str = ''):
+    """(dotted key, value) of every string in a config dict."""
+    if isinstance(node, dict):
+        for name, value in node.items():
+            yield from _strings(value, f'{key}.{name}' if key else str(name))
+    elif isinstance(node, (list, tuple)):
+        for i, value in enumerate(node):
+            yield from _strings(value, f'{key}.{i}')
+    elif isinstance(node, str) and node:
+        yield key, node
 
 
 @contextlib.contextmanager
@@ -188,6 +301,7 @@ def runner_class(channels_last: bool) -> type:
                     f'load_from={filename} and no --resume.') from None
 
     return TrainRunner
+
 
 if __name__ == '__main__':
     main()

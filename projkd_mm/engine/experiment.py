@@ -80,7 +80,8 @@ def train_config(config: str,
                  work_dir: str,
                  options: Optional[Dict] = None,
                  echo: bool = True,
-                 label: str = '') -> RunResult:
+                 label: str = '',
+                 overwrite: bool = False) -> RunResult:
     """Train ``config`` with tools/train.py in a fresh process.
 
     Args:
@@ -90,12 +91,17 @@ def train_config(config: str,
         echo (bool): Echo the Runner's progress lines (``Epoch(...)`` with
             the ETA) while it runs; the full log is in ``work_dir``.
         label (str): Prefix for echoed lines.
+        overwrite (bool): Pass ``--overwrite``: if ``work_dir`` holds the
+            checkpoints of an earlier run, delete them and start over.
+            Without it tools/train.py refuses such a work dir.
 
     Raises:
         RuntimeError: The run failed; the message holds the end of its log.
     """
     cmd = [sys.executable, osp.join(REPO, 'tools', 'train.py'), config,
            '--work-dir', work_dir]
+    if overwrite:
+        cmd.append('--overwrite')
     if options:
         cmd.append('--cfg-options')
         cmd += [f'{k}={_format_option(v)}' for k, v in options.items()]
@@ -107,7 +113,8 @@ def train_config(config: str,
                           stderr=subprocess.STDOUT, text=True) as proc:
         for line in proc.stdout:
             tail = (tail + [line])[-60:]
-            if echo and ('Epoch(' in line or 'ERROR' in line):
+            if echo and ('Epoch(' in line or 'ERROR' in line
+                         or line.startswith('--overwrite:')):
                 print(f'{label}{line}', end='', flush=True)
         proc.wait()
     if proc.returncode != 0:

@@ -1,29 +1,11 @@
-"""What tools/train.py and tools/test.py share: flags and config loading."""
+"""What tools/train.py and tools/test.py share: config loading and the
+process-group teardown (their flags: tools/_cli.py)."""
 import argparse
 import os
 import os.path as osp
 
 import torch
-from mmengine.config import Config, DictAction
-
-
-def add_common_args(parser: argparse.ArgumentParser) -> None:
-    """Add the flags every OpenMMLab tool has."""
-    parser.add_argument('--work-dir', help='where logs and checkpoints go')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config settings, e.g. model.teacher_ckpt=/x.pth '
-        'train_cfg.max_epochs=10')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    # torch.distributed.launch passes --local_rank, torchrun sets LOCAL_RANK
-    # and older tools pass --local-rank: accept both spellings.
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+from mmengine.config import Config
 
 
 def load_config(args: argparse.Namespace) -> Config:

@@ -19,8 +19,8 @@ import sys
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, REPO)
-
-from projkd_mm.engine.experiment import loader_options  # noqa: E402
+# torch, mmengine and projkd_mm are imported after parse_args(), so --help
+# and argument errors answer at once.
 
 CONFIGS = osp.join(REPO, 'configs', 'projkd', 'fashion_mnist')
 
@@ -88,6 +88,7 @@ def plot(rows: dict, labels: dict, teacher: dict, path: str) -> None:
 
 def main(argv=None) -> str:
     args = parse_args(argv)
+    from projkd_mm.engine.experiment import loader_options
     similarity = load_tool('feature_similarity')
     sys.path.insert(0, osp.join(REPO, 'tools'))
     from ablation import METHODS, TEACHER, TRAIN_POOL

@@ -50,30 +50,6 @@ from typing import Dict, Optional, Tuple
 sys.path.insert(
     0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-import torch  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
-
-import projkd_mm  # noqa: E402,F401  (compat layer + registries)
-from projkd_mm.analysis import (  # noqa: E402
-    calibration_bins,
-    expected_calibration_error,
-    extract_outputs,
-    linear_cka,
-)
-from projkd_mm.utils.checkpoint import (  # noqa: E402
-    CheckpointError,
-    extract_state_dict,
-    load_checkpoint_file,
-    load_state_dict_strict,
-)
-
-ECE_BINS = 15
-SUBSET_SEED = 0
-
-
-class AnalysisError(ValueError):
-    """A config or argument this tool cannot work with, with the fix."""
-
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
@@ -110,18 +86,49 @@ def parse_args(argv=None) -> argparse.Namespace:
         'work_dirs/analysis/<config name>')
     parser.add_argument(
         '--device',
-        default='cuda' if torch.cuda.is_available() else 'cpu',
         help='device to run the models on (default: cuda if available)')
+    # 'KEY=VALUE' strings here (extended like MMEngine's DictAction when
+    # given twice); run() reads them with DictAction.
     parser.add_argument(
         '--cfg-options',
         nargs='+',
-        action=DictAction,
+        action='extend',
         help='override settings of CONFIG, e.g. '
         'test_dataloader.batch_size=256 model.teacher_ckpt=/x.pth')
     args = parser.parse_args(argv)
     if args.max_samples is not None and args.max_samples < 2:
         parser.error(f'--max-samples must be >= 2, got {args.max_samples}')
     return args
+
+
+if __name__ == '__main__':
+    # Answer --help and argument errors before the heavy imports below;
+    # main() parses the same arguments again.
+    parse_args()
+
+import torch  # noqa: E402
+from mmengine.config import Config, DictAction  # noqa: E402
+
+import projkd_mm  # noqa: E402,F401  (compat layer + registries)
+from projkd_mm.analysis import (  # noqa: E402
+    calibration_bins,
+    expected_calibration_error,
+    extract_outputs,
+    linear_cka,
+)
+from projkd_mm.utils.checkpoint import (  # noqa: E402
+    CheckpointError,
+    extract_state_dict,
+    load_checkpoint_file,
+    load_state_dict_strict,
+)
+
+ECE_BINS = 15
+SUBSET_SEED = 0
+
+
+class AnalysisError(ValueError):
+    """A config or argument this tool cannot work with, with the fix."""
 
 
 def _plain(node) -> dict:
@@ -367,7 +374,12 @@ def run(args: argparse.Namespace) -> dict:
     """Measure, write the JSON and the PNG; return the results."""
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+        options = argparse.Namespace()
+        DictAction(option_strings=['--cfg-options'], dest='cfg_options')(
+            None, options, args.cfg_options)
+        cfg.merge_from_dict(options.cfg_options)
+    if args.device is None:
+        args.device = 'cuda' if torch.cuda.is_available() else 'cpu'
     from mmengine.registry import init_default_scope
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
 

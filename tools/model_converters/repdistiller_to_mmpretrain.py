@@ -11,16 +11,41 @@ MobileNetV2, ShuffleV1, ShuffleV2. The output loads strictly into the
 teacher of configs/projkd/cifar100/ (set model.teacher_ckpt to it). See
 projkd_mm/utils/convert.py for the key mapping.
 """
+import argparse
 import os.path as osp
 import sys
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, REPO)
+sys.path.append(osp.join(REPO, 'tools'))
+# torch, mmengine and projkd_mm are imported in main(), after the arguments
+# are parsed, so --help and argument errors answer at once.
+from _cli import parse_converter_args  # noqa: E402
 
-from projkd_mm.utils.convert import REPDISTILLER_ARCHS, converter_main
+SOURCE = 'RepDistiller'
+DESCRIPTION = (
+    'Convert a RepDistiller/CRD/mdistiller CIFAR checkpoint to an '
+    'mmpretrain ImageClassifier checkpoint, checked key for key.')
+# The keys of projkd_mm.utils.convert.REPDISTILLER_ARCHS, written out
+# so the parser needs no torch (tests/test_tools.py checks they agree).
+ARCHS = ('resnet8', 'resnet14', 'resnet20', 'resnet32', 'resnet44', 'resnet56',
+         'resnet110', 'resnet8x4', 'resnet32x4', 'ResNet50', 'wrn_16_1',
+         'wrn_16_2', 'wrn_40_1', 'wrn_40_2', 'vgg8', 'vgg11', 'vgg13', 'vgg16',
+         'vgg19', 'MobileNetV2', 'ShuffleV1', 'ShuffleV2')
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    """The parser of projkd_mm.utils.convert.converter_main (same flags,
+    same help), without its imports."""
+    return parse_converter_args(argv, SOURCE, DESCRIPTION, ARCHS)
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parse_args(argv)
+    from projkd_mm.utils.convert import REPDISTILLER_ARCHS, converter_main
+    return converter_main(REPDISTILLER_ARCHS, SOURCE, DESCRIPTION, argv)
+
 
 if __name__ == '__main__':
-    sys.exit(converter_main(
-        REPDISTILLER_ARCHS, 'RepDistiller',
-        'Convert a RepDistiller/CRD/mdistiller CIFAR checkpoint to an '
-        'mmpretrain ImageClassifier checkpoint, checked key for key.'))
+    sys.exit(main())

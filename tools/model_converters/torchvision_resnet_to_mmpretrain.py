@@ -10,16 +10,38 @@ torchvision one, convert it and pass
 ``--cfg-options model.teacher_ckpt=<that file>``.
 Keys keep their names under ``backbone.``; ``fc`` becomes ``head.fc``.
 """
+import argparse
 import os.path as osp
 import sys
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, REPO)
+sys.path.append(osp.join(REPO, 'tools'))
+# torch, mmengine and projkd_mm are imported in main(), after the arguments
+# are parsed, so --help and argument errors answer at once.
+from _cli import parse_converter_args  # noqa: E402
 
-from projkd_mm.utils.convert import TORCHVISION_ARCHS, converter_main
+SOURCE = 'torchvision'
+DESCRIPTION = (
+    'Convert a torchvision ResNet checkpoint to an mmpretrain '
+    'ImageClassifier checkpoint, checked key for key.')
+# The keys of projkd_mm.utils.convert.TORCHVISION_ARCHS, written out
+# so the parser needs no torch (tests/test_tools.py checks they agree).
+ARCHS = ('resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152')
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    """The parser of projkd_mm.utils.convert.converter_main (same flags,
+    same help), without its imports."""
+    return parse_converter_args(argv, SOURCE, DESCRIPTION, ARCHS)
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parse_args(argv)
+    from projkd_mm.utils.convert import TORCHVISION_ARCHS, converter_main
+    return converter_main(TORCHVISION_ARCHS, SOURCE, DESCRIPTION, argv)
+
 
 if __name__ == '__main__':
-    sys.exit(converter_main(
-        TORCHVISION_ARCHS, 'torchvision',
-        'Convert a torchvision ResNet checkpoint to an mmpretrain '
-        'ImageClassifier checkpoint, checked key for key.'))
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""The flags tools/train.py and tools/test.py share, without heavy imports.
+
+Not a tool (no ``__main__``): the tools import it before torch, mmengine or
+projkd_mm, so ``--help`` and argument errors answer at once instead of after
+seconds of imports. Everything that needs mmengine happens after parsing.
+"""
+import argparse
+from typing import Dict, List, Optional, Tuple
+
+
+def add_common_args(parser: argparse.ArgumentParser) -> None:
+    """Add the flags every OpenMMLab tool has."""
+    parser.add_argument('--work-dir', help='where logs and checkpoints go')
+    # Kept as 'KEY=VALUE' strings here (extended like MMEngine's DictAction
+    # when given twice); cfg_options_dict() turns them into the dict.
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action='extend',
+        help='override config settings, e.g. model.teacher_ckpt=/x.pth '
+        'train_cfg.max_epochs=10')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    # torch.distributed.launch passes --local_rank, torchrun sets LOCAL_RANK
+    # and older tools pass --local-rank: accept both spellings.
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def cfg_options_dict(values: Optional[List[str]]) -> Optional[Dict]:
+    """``--cfg-options`` strings read as MMEngine's ``DictAction`` reads
+    them (``a=1`` is an int, ``b=[1,2]`` a list, ...). Imports mmengine."""
+    if values is None:
+        return None
+    from mmengine.config import DictAction
+    namespace = argparse.Namespace()
+    DictAction(option_strings=['--cfg-options'], dest='cfg_options')(
+        None, namespace, values)
+    return namespace.cfg_options
+
+
+def parse_converter_args(argv: Optional[List[str]], source: str,
+                         description: str,
+                         archs: Tuple[str, ...]) -> argparse.Namespace:
+    """The flags of ``projkd_mm.utils.convert.converter_main`` (same help),
+    for the model converters to check before they import torch."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument('src', help=f'{source} checkpoint (.pth)')
+    parser.add_argument('dst', help='output mmpretrain checkpoint (.pth)')
+    parser.add_argument('--arch', required=True, choices=list(archs),
+                        help='the architecture the checkpoint was trained '
+                        'as (its model name in the source zoo)')
+    return parser.parse_args(argv)

@@ -69,6 +69,12 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
 
 def setup(args: argparse.Namespace) -> None:
     """Apply the common flags and print what the figures ran on."""
+    from mmengine.logging import MMLogger
+
+    # Stdout carries name=value lines only: the builds' log lines (e.g.
+    # "Teacher forward: ...") would break that format. What they say that
+    # matters is printed as figures.
+    MMLogger.get_instance('projkd_mm_benchmarks', log_level='ERROR')
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     emit(machine=machine_name(args.device), threads=torch.get_num_threads(),
@@ -230,12 +236,21 @@ class Workload:
         student_only (bool): Also build the student as a plain mmpretrain
             classifier with its own optimizer wrapper, for
             :meth:`student_only_step`. Defaults to False.
+        teacher_dtype (str): ``model.teacher_dtype`` of the plugin's
+            algorithm (``'fp32'``, ``'bf16'``, ``'fp16'``), whatever the
+            config says; ``plain`` and ``limit`` keep an fp32 teacher.
+            Defaults to ``'fp32'``, so that ``plugin`` and ``plain`` are the
+            same computation.
+        teacher_memory_format (str): ``model.teacher_memory_format`` of the
+            plugin's algorithm. Defaults to ``'contiguous'``.
         seed (int): Seed of the weights and the batch.
     """
 
     def __init__(self, pair: str, batch: int, device: str = 'cpu',
                  amp: Optional[str] = None, channels_last: bool = False,
-                 student_only: bool = False, seed: int = 0) -> None:
+                 student_only: bool = False, teacher_dtype: str = 'fp32',
+                 teacher_memory_format: str = 'contiguous',
+                 seed: int = 0) -> None:
         from mmpretrain.registry import MODELS as CLS_MODELS
         from mmrazor.registry import MODELS
         self.pair, self.batch, self.device = pair, batch, device
@@ -243,11 +258,17 @@ class Workload:
         self.memory_format = (torch.channels_last
                               if channels_last else torch.contiguous_format)
         self.cfg = cfg = load_config(pair)
+        cfg.model.teacher_dtype = teacher_dtype
+        cfg.model.teacher_memory_format = teacher_memory_format
         torch.manual_seed(seed)
 
-        # The plugin, as the Runner builds it.
+        # The plugin, as the Runner builds it. (A plain .to(device) keeps
+        # the layout the algorithm chose for its teacher.)
         self.algorithm = MODELS.build(cfg.model)
-        self.algorithm.to(device, memory_format=self.memory_format)
+        if channels_last:
+            self.algorithm.to(device, memory_format=torch.channels_last)
+        else:
+            self.algorithm.to(device)
         self.algorithm.train()
         self.optim_wrapper = build_optim_wrapper(self.algorithm, cfg, amp)
         num_classes = cfg.model.architecture.head.num_classes
@@ -282,10 +303,14 @@ class Workload:
         self.optimizer = torch.optim.SGD(
             list(self.student.parameters()) +
             [self.proj_weight, self.proj_bias], **opt)
-        # The limit's student trains on its own copy, with its own optimizer.
+        # The limit's student trains on its own copy, with its own optimizer;
+        # so does the floor's (the student step alone).
         self.limit_student = copy.deepcopy(self.student)
         self.limit_optimizer = torch.optim.SGD(
             self.limit_student.parameters(), **opt)
+        self.floor_student = copy.deepcopy(self.student)
+        self.floor_optimizer = torch.optim.SGD(
+            self.floor_student.parameters(), **opt)
         self.scaler = torch.amp.GradScaler(
             device.split(':')[0], enabled=amp == 'fp16')
         preprocessor = self.algorithm.data_preprocessor
@@ -345,15 +370,24 @@ class Workload:
         self._student_update(loss, self.optimizer)
         return loss.detach()
 
+    def _student_ce_step(self, x: torch.Tensor, student, optimizer) -> None:
+        with self.autocast():
+            s = F.adaptive_avg_pool2d(student.backbone(x)[-1], 1).flatten(1)
+            ce = F.cross_entropy(student.head.fc(s), self.labels)
+        self._student_update(ce.float(), optimizer)
+
     def limit_step(self) -> None:
         """Teacher inference plus a student step with cross-entropy only."""
         x = self.preprocess()
         self.teacher_feature(x)
-        with self.autocast():
-            s = F.adaptive_avg_pool2d(self.limit_student.backbone(x)[-1],
-                                      1).flatten(1)
-            ce = F.cross_entropy(self.limit_student.head.fc(s), self.labels)
-        self._student_update(ce.float(), self.limit_optimizer)
+        self._student_ce_step(x, self.limit_student, self.limit_optimizer)
+
+    def floor_step(self) -> None:
+        """The student step with cross-entropy only, no teacher at all:
+        what no distillation step can go below, however cheap its teacher.
+        """
+        self._student_ce_step(self.preprocess(), self.floor_student,
+                              self.floor_optimizer)
 
     def plugin_step(self) -> Dict[str, torch.Tensor]:
         """One step of the plugin, exactly as MMEngine's train loop runs it.

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# One GPU, synthetic data, under 8 minutes: images/s of the ResNet34 ->
+# One GPU, synthetic data, under 12 minutes: images/s of the ResNet34 ->
 # ResNet18 projector-ensemble step at batch 256 in fp32 and bf16 (also
 # bf16 + channels_last, and compiled), next to student-only training and to
-# the limit (teacher inference + student step); then the fused-ensemble
-# benchmark.
+# the limit (teacher inference + student step); the same with the frozen
+# teacher alone in bf16 + channels_last (model.teacher_dtype /
+# teacher_memory_format; the student in fp32, then in bf16); then the
+# fused-ensemble benchmark.
 #
 #   benchmarks/gpu.sh                                   # on the GPU machine
 #   benchmarks/gpu.sh --device cpu --steps 2 --batch 8  # CPU smoke test
@@ -30,7 +32,9 @@ run() {  # run LIMIT_SECONDS COMMAND...
 
 "$PYTHON" -c "import torch; print('gpu=' + (torch.cuda.get_device_name().replace(' ', '_') if torch.cuda.is_available() else 'none'))"
 defaults=(--device "$device" --batch 256 --steps 30)
-for precision in "--amp none" "--amp bf16" "--amp bf16 --channels-last"; do
+cheap="--teacher-dtype bf16 --teacher-memory-format channels_last"
+for precision in "--amp none" "--amp bf16" "--amp bf16 --channels-last" \
+        "--amp none $cheap" "--amp bf16 --channels-last $cheap"; do
     # shellcheck disable=SC2086
     run 100 "$PYTHON" benchmarks/throughput.py "${defaults[@]}" $precision "$@"
 done

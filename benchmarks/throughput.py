@@ -9,7 +9,10 @@ Runs round-robin, on one synthetic batch already on the device:
 - ``student_only``: the student trained alone by mmpretrain/MMEngine,
 
 (``--compile`` compiles the train steps of ``plugin`` and ``student_only``
-as MMEngine's ``cfg.compile=True`` does; ``plain`` and ``limit`` stay eager)
+as MMEngine's ``cfg.compile=True`` does; ``plain`` and ``limit`` stay eager;
+``--teacher-dtype`` / ``--teacher-memory-format`` run the plugin's frozen
+teacher in its own precision and layout, while ``plain`` and ``limit`` keep
+an fp32 teacher: then ``plugin_over_limit`` below 1 is the saving)
 
 and prints images/s of each, the ratios to ``limit``, and on CUDA each
 variant's peak memory on top of what lives between steps. Used by
@@ -56,16 +59,29 @@ def main() -> None:
     parser.add_argument('--amp', choices=['none', 'bf16', 'fp16'],
                         default='none')
     parser.add_argument('--channels-last', action='store_true')
+    parser.add_argument('--teacher-dtype', default='fp32',
+                        choices=['auto', 'fp32', 'bf16', 'fp16'],
+                        help="the plugin's model.teacher_dtype")
+    parser.add_argument('--teacher-memory-format', default='contiguous',
+                        choices=['contiguous', 'channels_last'],
+                        help="the plugin's model.teacher_memory_format")
     parser.add_argument('--compile', action='store_true',
                         help='torch.compile the train_step of plugin and '
                         'student_only, as MMEngine does for cfg.compile')
     args = parser.parse_args()
     setup(args)
     amp = None if args.amp == 'none' else args.amp
+    cheap_teacher = (args.teacher_dtype != 'fp32' or
+                     args.teacher_memory_format != 'contiguous')
     tag = (args.amp + ('_cl' if args.channels_last else '') +
-           ('_compiled' if args.compile else ''))
+           ('_compiled' if args.compile else '') +
+           (f'_teacher_{args.teacher_dtype}' +
+            ('_cl' if args.teacher_memory_format == 'channels_last' else '')
+            if cheap_teacher else ''))
     work = Workload(args.pair, args.batch, args.device, amp=amp,
                     channels_last=args.channels_last, student_only=True,
+                    teacher_dtype=args.teacher_dtype,
+                    teacher_memory_format=args.teacher_memory_format,
                     seed=args.seed)
     if args.compile:  # plain and limit stay eager
         for model in (work.algorithm, work.classifier):

@@ -14,6 +14,8 @@ COMMANDS = {
     'overhead': [sys.executable, 'benchmarks/overhead.py', '--quick'],
     'ensemble': [sys.executable, 'benchmarks/ensemble.py', '--quick'],
     'memory': [sys.executable, 'benchmarks/memory.py', '--quick'],
+    'cheap_teacher': [sys.executable, 'benchmarks/cheap_teacher.py',
+                      '--quick'],
     # The GPU script's CPU smoke mode: the same code, tiny sizes (and the
     # CIFAR pair: overhead.py already runs ResNet34 -> ResNet18).
     'gpu': ['bash', 'benchmarks/gpu.sh', '--device', 'cpu', '--steps', '1',
@@ -63,7 +65,8 @@ def lines_of(outputs, name):
     return out.strip().splitlines()
 
 
-@pytest.mark.parametrize('name', ['overhead', 'ensemble', 'memory'])
+@pytest.mark.parametrize('name',
+                         ['overhead', 'ensemble', 'memory', 'cheap_teacher'])
 def test_benchmark_prints_figures_and_ends_with_a_verdict(outputs, name):
     lines = lines_of(outputs, name)
     assert VERDICT.match(lines[-1]), lines[-1]
@@ -82,6 +85,22 @@ def test_overhead_reports_both_ratios_for_both_pairs(outputs):
             assert float(figures[f'{pair}.{key}']) > 0
         # plain is the plugin's computation: the same loss on one step.
         assert float(figures[f'{pair}.loss_rel_gap_plugin_vs_plain']) < 1e-5
+
+
+def test_cheap_teacher_reports_step_floor_and_teacher_for_both_pairs(
+        outputs):
+    figures = dict(line.split('=', 1)
+                   for line in lines_of(outputs, 'cheap_teacher')[:-1])
+    assert figures['teacher_memory_format'] == 'channels_last'
+    for pair in ('r34_r18', 'r32x4_r8x4'):
+        assert figures[f'{pair}.teacher_dtype'] in ('bf16', 'fp32')  # auto
+        for key in ('cheap_s', 'fp32_s', 'limit_s', 'floor_s',
+                    'cheap_over_limit', 'floor_over_limit',
+                    'cheap_over_floor', 'teacher_cheap_over_fp32'):
+            assert float(figures[f'{pair}.{key}']) > 0
+        # The floor is the student step alone: it skips the teacher's
+        # forward, so it is cheaper than the limit whatever the machine.
+        assert float(figures[f'{pair}.floor_over_limit']) < 1
 
 
 def test_ensemble_covers_every_width_and_ensemble_size(outputs):
@@ -106,10 +125,11 @@ def test_memory_accounts_agree_on_the_step_peak(outputs):
 def test_gpu_script_smoke_runs_every_precision_on_cpu(outputs):
     lines = lines_of(outputs, 'gpu')
     verdicts = [line for line in lines if line.startswith('verdict=')]
-    assert len(verdicts) == 3 and all(VERDICT.match(v) for v in verdicts)
+    assert len(verdicts) == 5 and all(VERDICT.match(v) for v in verdicts)
     figures = dict(line.split('=', 1) for line in lines
                    if not line.startswith('verdict='))
-    for tag in ('none', 'bf16', 'bf16_cl'):
+    for tag in ('none', 'bf16', 'bf16_cl', 'none_teacher_bf16_cl',
+                'bf16_cl_teacher_bf16_cl'):
         for variant in ('plugin', 'plain', 'limit', 'student_only'):
             assert float(figures[f'{tag}.{variant}.img_per_s']) > 0
 

@@ -7,7 +7,10 @@ import pytest
 import torch
 from conftest import REPO
 from mmengine.config import Config
+from mmengine.registry import LOOPS
 from mmrazor.registry import MODELS as RAZOR_MODELS
+
+from projkd_mm.engine import FrozenTeacherDistillValLoop
 
 CONFIGS = sorted(
     p for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'),
@@ -44,6 +47,9 @@ def test_config_builds(path, tmp_path):
         model = RAZOR_MODELS.build(model_cfg)
         assert type(model).__name__ == 'CheckedSingleTeacherDistill'
         assert model.distiller.distill_losses  # something is distilled
+        # The frozen teacher is validated once per process.
+        assert cfg.val_cfg.type == 'FrozenTeacherDistillValLoop'
+        assert LOOPS.get(cfg.val_cfg.type) is FrozenTeacherDistillValLoop
     else:
         from mmpretrain.registry import MODELS
         model = MODELS.build(model_cfg)
@@ -69,7 +75,7 @@ def test_imagenet_recipe_matches_the_paper():
     assert cfg.train_cfg.max_epochs == 100
     assert cfg.train_dataloader.batch_size * 8 == 256
     assert cfg.auto_scale_lr.base_batch_size == 256
-    assert cfg.val_cfg.type == 'mmrazor.SingleTeacherDistillValLoop'
+    assert cfg.val_cfg.type == 'FrozenTeacherDistillValLoop'
 
 
 def test_ablations_differ_from_ens3_only_in_the_distiller():
@@ -87,3 +93,19 @@ def test_ablations_differ_from_ens3_only_in_the_distiller():
         for key in ('architecture', 'teacher', 'teacher_ckpt'):
             assert cfg.model[key] == base.model[key]
         assert cfg.optim_wrapper == base.optim_wrapper
+
+
+def test_distillation_configs_run_their_frozen_teacher_cheaply():
+    distill = [p for p in CONFIGS
+               if Config.fromfile(p).model.get('type') ==
+               'CheckedSingleTeacherDistill']
+    assert len(distill) >= 20
+    for path in distill:
+        model = Config.fromfile(path).model
+        mode = (model.teacher_dtype, model.teacher_memory_format)
+        if 'fp32teacher' in osp.basename(path):  # the exact control
+            assert mode == ('fp32', 'contiguous'), path
+        elif 'bf16teacher' in osp.basename(path):  # bf16 on any machine
+            assert mode == ('bf16', 'channels_last'), path
+        else:
+            assert mode == ('auto', 'channels_last'), path

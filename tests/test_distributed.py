@@ -49,6 +49,27 @@ class RecordLossHook(Hook):
         path = osp.join(runner.work_dir, f'losses_rank{get_rank()}.json')
         with open(path, 'w') as f:
             json.dump(self.losses, f)
+
+
+@HOOKS.register_module()
+class CountTeacherEvalHook(Hook):
+    """Each rank counts the teacher's validation (predict) batches."""
+
+    def before_run(self, runner):
+        model = getattr(runner.model, 'module', runner.model)
+        self.calls = 0
+
+        def count(module, args, kwargs):
+            if kwargs.get('mode') == 'predict':
+                self.calls += 1
+
+        model.teacher.register_forward_pre_hook(count, with_kwargs=True)
+
+    def after_run(self, runner):
+        path = osp.join(runner.work_dir,
+                        f'teacher_evals_rank{get_rank()}.json')
+        with open(path, 'w') as f:
+            json.dump(self.calls, f)
 '''
 
 
@@ -135,3 +156,30 @@ def test_two_processes_of_batch_b_follow_one_process_of_batch_2b(
     np.testing.assert_allclose(curves[2], curves[1], rtol=1e-4)
     # The curve moved, so the equality says something about the updates.
     assert abs(curves[1][-1] - curves[1][0]) > 0.05
+
+
+def test_frozen_teacher_is_evaluated_once_on_every_rank(tmp_path, digits_root,
+                                                        teacher_ckpt):
+    config = write_config(
+        tmp_path, '''
+        custom_hooks = [dict(type='RNGStateHook'),
+                        dict(type='CountTeacherEvalHook')]
+        ''')
+    work = tmp_path / 'work'
+    options = options_to_argv(
+        tiny_run_options(digits_root, **{'model.teacher_ckpt': teacher_ckpt,
+                                         'train_cfg.max_epochs': 3}))
+    proc, _ = launch(tmp_path, config, 2, 29624,
+                     ['--work-dir', str(work), *options])
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+    # 200 validation images, 100 per rank, one batch of 100 on each: three
+    # validations, one teacher evaluation per rank.
+    for rank in range(2):
+        assert json.loads(
+            (work / f'teacher_evals_rank{rank}.json').read_text()) == 1
+    scalars = list(work.glob('*/vis_data/scalars.json'))
+    assert len(scalars) == 1
+    lines = scalars[0].read_text().splitlines()
+    records = [json.loads(line) for line in lines if 'accuracy/top1' in line]
+    assert len(records) == 3
+    assert len({r['teacher.accuracy/top1'] for r in records}) == 1

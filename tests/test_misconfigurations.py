@@ -215,6 +215,18 @@ CASES = [
      'model', ValueError, "Did you mean 'ConfigurableDistiller'?"),
     ('nonfinite-typo', lambda c, f: c.model.update(nonfinite='ignore'),
      'model', ValueError, "nonfinite must be 'raise' or 'skip'"),
+    ('teacher_dtype-unknown',
+     lambda c, f: c.model.update(teacher_dtype='float16'), 'model',
+     ValueError, "model.teacher_dtype must be one of 'auto', 'fp32', 'bf16', "
+     "'fp16', got 'float16'"),
+    ('teacher_memory_format-unknown',
+     lambda c, f: c.model.update(teacher_memory_format='nhwc'), 'model',
+     ValueError, "model.teacher_memory_format must be one of 'contiguous', "
+     "'channels_last', got 'nhwc'"),
+    ('teacher_dtype-low-precision-with-trainable-teacher',
+     lambda c, f: c.model.update(teacher_dtype='bf16',
+                                 teacher_trainable=True), 'model',
+     ValueError, 'is only for a frozen teacher'),
     ('architecture-without-scope',
      lambda c, f: c.model.architecture.pop('_scope_'), 'model', ValueError,
      "Add _scope_='mmpretrain' to model.architecture"),

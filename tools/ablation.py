@@ -15,7 +15,8 @@ validate on the last 10,000 training images instead of the test set: use it
 for any tuning; the test set is only for the final table. Writes
 results.json, results.md and accuracy_curves.png to the work dir; run it
 again with the same settings to add missing methods or seeds (runs already
-in results.json are kept).
+in results.json are kept; a run that is not in it, one interrupted say, is
+started over from scratch with tools/train.py --overwrite).
 """
 import argparse
 import json
@@ -25,11 +26,10 @@ import statistics
 import sys
 import time
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-from projkd_mm.datasets import DEBIAN_FASHION_MNIST, prepare_idx_dataset
-from projkd_mm.engine.experiment import REPO, loader_options, train_config
-from projkd_mm.utils.export import export_submodel
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, REPO)
+# torch, mmengine and projkd_mm are imported after parse_args(), so --help
+# and argument errors answer at once.
 
 CONFIGS = osp.join(REPO, 'configs', 'projkd', 'fashion_mnist')
 TEACHER = 'resnet14_10e_fmnist.py'
@@ -45,7 +45,17 @@ METHODS = {
     'ens4': ('pefd_ens4_resnet14_resnet8_10e_fmnist.py', 'ensemble q=4'),
     'ens3_kd': ('pefd_ens3_kd_resnet14_resnet8_10e_fmnist.py',
                 'ensemble q=3 + logit KD'),
+    # The teacher's precision (the rows above: model.teacher_dtype='auto').
+    'ens3_fp32teacher': (
+        'pefd_ens3_fp32teacher_resnet14_resnet8_10e_fmnist.py',
+        'ensemble q=3, teacher fp32'),
+    'ens3_bf16teacher': (
+        'pefd_ens3_bf16teacher_resnet14_resnet8_10e_fmnist.py',
+        'ensemble q=3, teacher bf16 + channels_last'),
 }
+# What a plain `tools/ablation.py` runs: the paper's claims.
+DEFAULT_METHODS = ['student', 'kd', 'noproj', 'ens1', 'ens2', 'ens3', 'ens4',
+                   'ens3_kd']
 # The first 50,000 training images are for training; the last 10,000 are
 # the held-out validation split of --holdout, never trained on.
 TRAIN_POOL = 50000
@@ -64,7 +74,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='validate on the held-out last 10,000 training '
                         'images (for tuning), not on the test set')
     parser.add_argument('--methods', nargs='+', choices=list(METHODS),
-                        default=list(METHODS))
+                        default=DEFAULT_METHODS)
     parser.add_argument('--teacher-ckpt',
                         help='reuse this teacher instead of training one')
     parser.add_argument('--report-only', action='store_true',
@@ -76,6 +86,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def run_options(args, data_root: str, seed: int) -> dict:
+    from projkd_mm.engine.experiment import loader_options
     size = TRAIN_POOL if args.full else args.train_size
     options = loader_options(data_root, list(range(size)) if args.holdout
                              else size)
@@ -162,6 +173,9 @@ def plot(results: dict, path: str) -> None:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    from projkd_mm.datasets import DEBIAN_FASHION_MNIST, prepare_idx_dataset
+    from projkd_mm.engine.experiment import train_config
+    from projkd_mm.utils.export import export_submodel
     default = osp.join(REPO, 'data', 'fashion_mnist')
     data_root = prepare_idx_dataset(
         [args.data_root] if args.data_root else [default,
@@ -215,10 +229,12 @@ def main(argv=None) -> int:
         results['teacher'] = json.load(open(teacher_log))
         print(f'[teacher] reusing {teacher_ckpt}')
     else:
+        # A teacher run without teacher.pth and teacher.json never finished
+        # (or its export did not): it is started over, like the runs below.
         run = train_config(osp.join(CONFIGS, TEACHER),
                            osp.join(work_dir, 'teacher'),
                            run_options(args, data_root, 0),
-                           label='[teacher] ')
+                           label='[teacher] ', overwrite=True)
         export_submodel(run.last_checkpoint, teacher_ckpt, prefix=None)
         results['teacher'] = dict(final=run.final, best=run.best,
                                   seconds=run.seconds, curve=run.top1)
@@ -234,9 +250,15 @@ def main(argv=None) -> int:
             options = run_options(args, data_root, seed)
             if name != 'student':
                 options['model.teacher_ckpt'] = teacher_ckpt
+            # Not in results.json: the run dir, if any, holds an interrupted
+            # run or one of other settings (results.json of other settings
+            # is not kept). Start it over rather than --resume it: a resume
+            # is inexact with the configs' persistent data workers and would
+            # continue a run of other settings, so the table would mix runs.
             run = train_config(config, osp.join(work_dir, name,
                                                 f'seed{seed}'), options,
-                               label=f'[{name} seed {seed}] ')
+                               label=f'[{name} seed {seed}] ',
+                               overwrite=True)
             results['methods'].setdefault(name, []).append(
                 dict(seed=seed, final=run.final, best=run.best,
                      seconds=run.seconds, curve=run.top1,

@@ -1,12 +1,13 @@
 """Fashion-MNIST demo: teacher, student alone, student distilled with a
-projector ensemble, on 2 CPU cores in about 12 minutes.
+projector ensemble, on 2 CPU cores in about 20 minutes.
 
     python tools/demo.py [--data-root DIR] [--work-dir work_dirs/demo]
         [--train-size 20000] [--epochs 10] [--seed 0] [--download]
 
 Every run is tools/train.py on a config of configs/projkd/fashion_mnist/,
 the same code path as the ImageNet recipe. A teacher checkpoint from an
-earlier run (WORK_DIR/teacher.pth) is reused.
+earlier run (WORK_DIR/teacher.pth) is reused; the other runs of an earlier
+demo in WORK_DIR are started over (tools/train.py --overwrite).
 """
 import argparse
 import os
@@ -14,14 +15,13 @@ import os.path as osp
 import sys
 import time
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-from projkd_mm.datasets import (  # noqa: E402
-    DEBIAN_FASHION_MNIST,
-    DatasetFilesError,
-    prepare_idx_dataset,
-)
-from projkd_mm.engine.experiment import REPO, loader_options, train_config  # noqa: E402
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, REPO)
+# torch, mmengine and projkd_mm are imported after parse_args(), so --help
+# and argument errors answer at once. For the help text only; the data
+# search uses projkd_mm.datasets.DEBIAN_FASHION_MNIST (tests check they
+# agree).
+DEBIAN_FASHION_MNIST = '/usr/share/datasets/fashion-mnist'
 
 CONFIGS = osp.join(REPO, 'configs', 'projkd', 'fashion_mnist')
 TEACHER = osp.join(CONFIGS, 'resnet14_10e_fmnist.py')
@@ -47,6 +47,11 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def find_data(args) -> str:
+    from projkd_mm.datasets import (
+        DEBIAN_FASHION_MNIST,
+        DatasetFilesError,
+        prepare_idx_dataset,
+    )
     default = osp.join(REPO, 'data', 'fashion_mnist')
     search = [args.data_root] if args.data_root else [default,
                                                       DEBIAN_FASHION_MNIST]
@@ -88,6 +93,8 @@ def plot(curves: dict, path: str) -> None:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    from projkd_mm.datasets import DatasetFilesError
+    from projkd_mm.engine.experiment import loader_options, train_config
     start = time.time()
     try:
         data_root = find_data(args)
@@ -105,24 +112,27 @@ def main(argv=None) -> int:
 
     teacher_ckpt = osp.join(work_dir, 'teacher.pth')
     teacher_curve = None
+    # Every run below is started over if an earlier demo left one in its
+    # work dir (--overwrite): a demo run is the demo's own and is redone
+    # whole, so its figures never come from a mix of two runs.
     if osp.isfile(teacher_ckpt):
         print(f'[teacher] reusing {teacher_ckpt}')
     else:
         print('[teacher] training ResNet-14 (CifarResNet, 175k params)')
         run = train_config(TEACHER, osp.join(work_dir, 'teacher'), common,
-                           label='[teacher] ')
+                           label='[teacher] ', overwrite=True)
         from projkd_mm.utils.export import export_submodel
         export_submodel(run.last_checkpoint, teacher_ckpt, prefix=None)
         teacher_curve = run.top1
 
     print('[student] training ResNet-8 alone (cross-entropy)')
     alone = train_config(STUDENT, osp.join(work_dir, 'student'), common,
-                         label='[student] ')
+                         label='[student] ', overwrite=True)
     print('[distill] training ResNet-8 with the projector ensemble (q=3)')
     distilled = train_config(
         DISTILLED, osp.join(work_dir, 'distill_ens3'),
         dict(common, **{'model.teacher_ckpt': teacher_ckpt}),
-        label='[distill] ')
+        label='[distill] ', overwrite=True)
 
     from projkd_mm.utils.export import export_submodel
     student_ckpt = osp.join(work_dir, 'student_distilled.pth')

@@ -43,8 +43,9 @@ model = dict(
     distiller=dict(
         connectors=dict(projector=dict(in_channels=512, out_channels=512))))
 
-# Also reports the teacher's accuracy: a wrong teacher shows up at once.
-val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')
+# Also reports the teacher's accuracy (a wrong teacher shows up at once),
+# evaluating the frozen teacher once per process: projkd_mm/engine/loops.py.
+val_cfg = dict(_delete_=True, type='FrozenTeacherDistillValLoop')
 
 # The paper reports the best epoch: keep it (by the student's top-1).
 default_hooks = dict(

@@ -21,10 +21,16 @@ train_pipeline = [
 ]
 test_pipeline = [dict(type='PackInputs')]
 
+# Loading in the training process itself (num_workers=0): 28x28 images cost
+# less to crop and pack than to pass between processes. Measured on 2 CPU
+# cores (ResNet-14, 1 epoch of 5,120 images + the 10,000 test images, in
+# channels_last): 0.27 s per training step instead of 0.35-0.41 s with one
+# worker, 0.42 s per validation batch of 500 instead of 0.73 s. It also makes
+# --resume exact: every random draw is in the process RNGStateHook saves.
 train_dataloader = dict(
     batch_size=128,
-    num_workers=1,
-    persistent_workers=True,
+    num_workers=0,
+    persistent_workers=False,
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
@@ -34,8 +40,8 @@ train_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=True))
 val_dataloader = dict(
     batch_size=500,
-    num_workers=1,
-    persistent_workers=True,
+    num_workers=0,
+    persistent_workers=False,
     dataset=dict(
         type=dataset_type,
         data_root=data_root,

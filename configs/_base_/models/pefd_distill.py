@@ -6,6 +6,16 @@
 model = dict(
     _scope_='mmrazor',
     type='CheckedSingleTeacherDistill',
+    # The frozen teacher runs in its own precision and layout, whatever the
+    # student trains in (docs/config_anatomy.md, "A cheaper teacher"):
+    # bf16 autocast where the device computes bf16 natively (Ampere+ GPUs,
+    # AVX512/AMX CPUs), fp32 elsewhere ('auto'; the choice is logged), in
+    # channels_last; its outputs reach the losses in fp32 and its weights
+    # stay fp32. Measured in docs/benchmarks.md ("A cheap teacher"): same
+    # teacher predictions, cheaper steps. The exact teacher is one key
+    # away: teacher_dtype='fp32', teacher_memory_format='contiguous'.
+    teacher_dtype='auto',
+    teacher_memory_format='channels_last',
     distiller=dict(
         type='ConfigurableDistiller',
         # Penultimate features: the pooled (N, C) output of the neck.

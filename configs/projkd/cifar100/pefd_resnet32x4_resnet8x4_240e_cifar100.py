@@ -41,8 +41,9 @@ model = dict(
     distiller=dict(
         connectors=dict(projector=dict(in_channels=256, out_channels=256))))
 
-# Also reports the teacher's accuracy: a wrong teacher shows up at once.
-val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')
+# Also reports the teacher's accuracy (a wrong teacher shows up at once),
+# evaluating the frozen teacher once per process: projkd_mm/engine/loops.py.
+val_cfg = dict(_delete_=True, type='FrozenTeacherDistillValLoop')
 
 # The reference reports the best epoch's test accuracy: keep that checkpoint
 # (by the student's top-1; the teacher's is logged as teacher.accuracy/top1).

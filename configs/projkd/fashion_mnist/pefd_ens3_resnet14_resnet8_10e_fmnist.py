@@ -24,5 +24,5 @@ model = dict(
     distiller=dict(
         connectors=dict(projector=dict(in_channels=64, out_channels=64))))
 
-val_cfg = dict(_delete_=True, type='mmrazor.SingleTeacherDistillValLoop')
+val_cfg = dict(_delete_=True, type='FrozenTeacherDistillValLoop')
 default_hooks = dict(logger=dict(interval=20))

@@ -136,12 +136,17 @@ def test_resume_with_persistent_workers_warns(capsys):
         'train_tool', osp.join(REPO, 'tools', 'train.py'))
     train = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(train)
-    cfg = Config.fromfile(osp.join(REPO, 'configs', 'projkd', 'fashion_mnist',
-                                   'resnet8_10e_fmnist.py'))
-    train.warn_inexact_resume(cfg)  # the shipped loader: 1 persistent worker
+    cfg = Config.fromfile(osp.join(
+        REPO, 'configs', 'projkd', 'cifar100',
+        'pefd_resnet32x4_resnet8x4_240e_cifar100.py'))
+    train.warn_inexact_resume(cfg)  # the shipped loader: persistent workers
     assert 'persistent_workers=False' in capsys.readouterr().err
     cfg.train_dataloader.persistent_workers = False
     train.warn_inexact_resume(cfg)
+    assert capsys.readouterr().err == ''
+    # The Fashion-MNIST configs load in the training process: exact.
+    train.warn_inexact_resume(Config.fromfile(osp.join(
+        REPO, 'configs', 'projkd', 'fashion_mnist', 'resnet8_10e_fmnist.py')))
     assert capsys.readouterr().err == ''
 
 

@@ -69,6 +69,16 @@ def tiny_options():
     return tiny_run_options
 
 
+def fmnist_batch(n: int = 4, seed: int = 0) -> dict:
+    """A batch as ``pseudo_collate`` hands it to ``train_step``: ``n``
+    random 28x28 grey images and labels 0, 1, ... (mod 10)."""
+    from mmpretrain.structures import DataSample
+    g = torch.Generator().manual_seed(seed)
+    inputs = torch.rand(n, 1, 28, 28, generator=g) * 255
+    samples = [DataSample().set_gt_label(i % 10) for i in range(n)]
+    return dict(inputs=list(inputs), data_samples=samples)
+
+
 def build_teacher_checkpoint(path: str, seed: int = 0) -> str:
     """The Fashion-MNIST teacher's weights (seeded init), saved to ``path``."""
     from mmengine.config import Config

@@ -9,7 +9,12 @@ import os.path as osp
 
 import pytest
 import torch
-from conftest import PEFD_FMNIST, options_to_argv, tiny_run_options
+from conftest import (
+    PEFD_FMNIST,
+    fmnist_batch,
+    options_to_argv,
+    tiny_run_options,
+)
 from mmengine.config import Config
 from mmrazor.registry import MODELS
 
@@ -29,11 +34,7 @@ def build(teacher_ckpt, seed=0, **model_overrides):
 
 
 def batch(n=8, seed=0):
-    from mmpretrain.structures import DataSample
-    g = torch.Generator().manual_seed(seed)
-    inputs = torch.rand(n, 1, 28, 28, generator=g) * 255
-    samples = [DataSample().set_gt_label(i % 10) for i in range(n)]
-    return dict(inputs=list(inputs), data_samples=samples)
+    return fmnist_batch(n, seed)
 
 
 def losses_of(model, data):

@@ -6,6 +6,7 @@ import pickle
 import pytest
 import torch
 from conftest import PEFD_FMNIST, build_teacher_checkpoint
+from conftest import fmnist_batch as batch
 from mmengine.config import Config
 from mmrazor.registry import MODELS
 from torch.nn.modules.batchnorm import _BatchNorm
@@ -20,14 +21,6 @@ def build(teacher_ckpt=None, **model_overrides):
     # The Runner merges the top-level data_preprocessor into the model.
     cfg.model.setdefault('data_preprocessor', cfg.data_preprocessor)
     return MODELS.build(cfg.model)
-
-
-def batch(n=4, seed=0):
-    from mmpretrain.structures import DataSample
-    g = torch.Generator().manual_seed(seed)
-    inputs = torch.rand(n, 1, 28, 28, generator=g) * 255
-    samples = [DataSample().set_gt_label(i % 10) for i in range(n)]
-    return dict(inputs=list(inputs), data_samples=samples)
 
 
 def loss_of(model, data):

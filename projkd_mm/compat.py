@@ -1,108 +1,117 @@
-"""Every workaround for upstream breakage, in one place.
+"""Workarounds for upstream breakage, declared as data.
 
-``import projkd_mm`` applies them once, before anything of mmrazor is
-imported. Each entry names the upstream symptom it fixes and when it can go.
-:func:`applied_patches` lists what was needed on this machine (shown by
-``projkd_mm.print_env()``).
+``import projkd_mm`` applies only the :data:`WORKAROUNDS` entries with
+``applied_by='import'``, and only where the installed versions have the
+bug: the torch names mmrazor 1.0.0 imports, and one added entry of
+mmengine's package table so that ``projkd_mm::`` config bases resolve.
+Nothing else in the host process changes by importing the package: every
+other workaround is either a registered component that a config selects
+(a storage backend, a distiller, an optimizer-wrapper constructor), a step
+of this repository's tools, or a patch applied only when asked for by
+name::
 
-1. mmrazor 1.0.0 on torch >= 2.0: ``import mmrazor.models`` fails with
-   "`torch>=1.13` is not installed properly, plz check." because torch renamed
-   ``reverse2``/``reverse3``/``reverse_sequential_wrapper2`` in
-   ``torch.ao.quantization.fuser_method_mappings`` to private names, stopped
-   importing ``torch.ao.quantization.backend_config.utils`` eagerly and removed
-   three private setters of ``BackendPatternConfig``. The names are restored
-   here. mmrazor only uses them to declare quantisation backends, which
-   distillation never calls. Can go once a mmrazor release after 1.0.0 (whose
-   main branch no longer imports these names) is on PyPI.
-2. torch >= 2.6 unpickles with ``weights_only=True`` by default and mmengine
-   0.10.7 does not say otherwise, so resuming from a Runner checkpoint fails
-   with "Unsupported global: ... mmengine.logging.history_buffer.HistoryBuffer"
-   (the message hub and numpy scalars are pickled into every checkpoint).
-   Nothing is added to torch's allowlist for the process: MMEngine's loaders
-   are pointed at our safe loader instead (see 7), which maps those names to
-   safe constructors for the duration of one ``torch.load``. See
-   :mod:`projkd_mm.utils.checkpoint` for the trust policy. Can go once
-   mmengine loads its own checkpoints safely.
-3. mmrazor 1.0.0 imports ``joblib`` without declaring it: it is a dependency of
-   this package (setup.py), nothing to patch at run time.
-4. mmengine 0.10.7 cannot run distributed on CPU: ``_init_dist_pytorch``
-   calls ``torch.cuda.set_device`` unconditionally ("Found no NVIDIA driver
-   on your system") and the Runner wraps the model in DDP with
-   ``device_ids=[LOCAL_RANK]``, which torch refuses for CPU modules. Without
-   CUDA the device is not set and ``device_ids`` is dropped (tools/train.py
-   also switches the backend to gloo). GPU runs are untouched. Still needed
-   with mmengine 0.10.7 (the latest release when written).
-5. Noise, not breakage: mmcv-lite warns at every import that it has no
-   ``MultiScaleDeformableAttention`` (a detection op classification never
-   uses), and mmengine 0.10.7 imports ``pkg_resources``, which setuptools
-   deprecates with a warning. Both warnings are filtered by message. Can go
-   with mmcv >= 2.2 / an mmengine that drops pkg_resources.
-6. mmengine 0.10.7 writes checkpoints in place (``LocalBackend.put`` opens
-   the final name with ``'wb'``): a process killed or preempted while
-   writing ``epoch_N.pth`` leaves a truncated file under the real name, and
-   ``--resume`` from it later fails. Local files are now written to
-   ``<name>.tmp``, flushed to disk and renamed over ``<name>`` with
-   ``os.replace`` (atomic on POSIX), so a checkpoint file exists only when
-   complete; ``CheckpointHook`` writes ``last_checkpoint`` after the save
-   returns, so it only ever names complete files. A leftover ``*.tmp`` is an
-   interrupted write and can be deleted. Still needed with mmengine 0.10.7.
-7. mmengine 0.10.7 loads checkpoints (``--resume``, ``load_from``,
-   ``init_cfg=dict(type='Pretrained')``) with a bare ``torch.load``: a
-   truncated file fails with "PytorchStreamReader failed reading zip
-   archive: failed finding central directory", which names no file; under
-   ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`` that load unpickles anything;
-   and ``Runner.resume`` executes ``meta['config']`` of the file. Local
-   files and ``http(s)://`` URLs now go through
-   :func:`projkd_mm.utils.checkpoint.load_checkpoint_file` (pre-scanned,
-   safe constructors, code-carrying keys dropped; its ``CheckpointError``
-   names the file and says whether it is unsafe or damaged). mmengine's
-   other schemes (``torchvision://``, ``open-mmlab://``, ``s3://``, ...)
-   keep mmengine's loader but are refused while
-   ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` is set, and their result is made
-   inert the same way. Files are read onto the CPU; the Runner moves
-   weights and optimizer state to the model's device as it loads them. Can
-   go once mmengine loads checkpoints with ``weights_only=True`` and
-   reports the file it failed to read.
-8. torch's ``SyncBatchNorm`` only runs on GPUs ("SyncBatchNorm expected input
-   tensor to be on GPU or XPU"), so a config with ``sync_bn='torch'`` cannot
-   run as CPU processes (tools/dist_train.sh on a machine without GPUs),
-   and ``DistributedDataParallel`` refuses CPU modules holding one
-   ("SyncBatchNorm layers only work with GPU modules"). Without CUDA, a
-   distributed ``SyncBatchNorm`` in training mode on CPU tensors computes
-   the batch mean and variance over all ranks with differentiable
-   all-reduces (``torch.distributed.nn``), which is what the GPU kernel
-   computes, and DDP's refusal is skipped for CPU modules; everything else
-   keeps torch's own code. Needed as long as torch has no CPU SyncBatchNorm.
-9. mmrazor 1.0.0's recorders report config mistakes with bare ``assert``
-   statements, which vanish under ``python -O`` (the run then fails later,
-   deep inside a loss) and say little: a ``source`` that names no submodule
-   gives '"neck.gapp" is not in the model.' (which model? what names?), an
-   out-of-range ``record_idx``/``data_idx`` gives "data_idx is illegal"
-   without the recorder. Module and parameter recorders now raise a
-   ``ValueError`` with the closest names of the model they record, and
-   ``get_record_data`` an ``IndexError``/``TypeError`` naming the source,
-   what it recorded and the values allowed. Can go once mmrazor raises
-   real errors.
-10. mmengine 0.10.7's ``DefaultOptimWrapperConstructor`` looks the optimizer
-    type up and passes the result straight to ``inspect.signature``, so a
-    misspelt ``optim_wrapper.optimizer.type`` fails with "TypeError: None is
-    not a callable object". An unknown type is now a ``ValueError`` naming it
-    and the closest registered optimizers. Still needed with mmengine
-    0.10.7.
+    import projkd_mm.compat
+    projkd_mm.compat.enable('safe-checkpoint-loading')
+
+:data:`WORKAROUNDS` is the one list: ``projkd_mm.print_env()`` prints it,
+``python -m projkd_mm.compat`` renders the table of docs/faq.md from it (a
+test keeps the two equal), and each entry says how it is applied and when
+it can go.
 """
 import importlib
+import importlib.metadata
+import os
 import warnings
-from typing import List
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Optional
 
-warnings.filterwarnings(
-    'ignore', message='Fail to import ``MultiScaleDeformableAttention``')
-warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
 
-_APPLIED: List[str] = []
+def _version(package: str) -> Optional[tuple]:
+    """The installed version of ``package`` as a comparable tuple."""
+    try:
+        text = importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    parts = []
+    for piece in text.split('+')[0].split('.')[:3]:
+        digits = ''.join(c for c in piece if c.isdigit())
+        parts.append(int(digits) if digits else 0)
+    return tuple(parts)
+
+
+def _at_most(package: str, version: tuple) -> bool:
+    installed = _version(package)
+    return installed is not None and installed <= version
+
+
+def _at_least(package: str, version: tuple) -> bool:
+    installed = _version(package)
+    return installed is not None and installed >= version
+
+
+def _no_cuda() -> bool:
+    import torch
+    return not torch.cuda.is_available()
+
+
+@dataclass(frozen=True)
+class Workaround:
+    """One upstream bug and what projkd_mm does about it.
+
+    Args:
+        name: How :func:`enable`, :func:`status` and the docs call it.
+        upstream: The package (and versions) with the bug.
+        symptom: What goes wrong without the workaround.
+        how: How it is applied (at import, by a config key, by our tools,
+            or by :func:`enable`).
+        remove_when: When the workaround can go.
+        needed: True where the installed versions have the bug.
+        applied_by: ``'import'`` (by ``import projkd_mm``, where needed),
+            ``'opt-in'`` (a patch applied by :func:`enable`, which this
+            repository's tools call), ``'config'`` (a registered component
+            the configs select; nothing is patched), ``'tools'`` (a step of
+            this repository's tools or benchmarks) or ``'nothing'`` (a
+            known gap, not worked around).
+        patch: The function that patches upstream, for ``'import'`` and
+            ``'opt-in'`` entries.
+    """
+    name: str
+    upstream: str
+    symptom: str
+    how: str
+    remove_when: str
+    needed: Callable[[], bool]
+    applied_by: str
+    patch: Optional[Callable[[], None]] = None
+
+    def __post_init__(self) -> None:
+        if self.applied_by not in _KINDS:
+            raise ValueError(f'{self.name}: applied_by must be one of '
+                             f'{_KINDS}, got {self.applied_by!r}.')
+        if (self.patch is None) != (self.applied_by not in ('import',
+                                                            'opt-in')):
+            raise ValueError(f'{self.name}: a patch function goes with '
+                             "applied_by 'import' or 'opt-in' only.")
+
+
+_ENABLED: List[str] = []
+_KINDS = ('import', 'opt-in', 'config', 'tools', 'nothing')
+
+
+# --- patches --------------------------------------------------------------
+
+
+def _torch_quantization_names_missing() -> bool:
+    if not _at_most('mmrazor', (1, 0, 0)):
+        return False
+    fmm = importlib.import_module(
+        'torch.ao.quantization.fuser_method_mappings')
+    from torch.ao.quantization.backend_config import BackendPatternConfig
+    return not hasattr(fmm, 'reverse2') or not hasattr(
+        BackendPatternConfig, '_set_overwrite_output_observer')
 
 
 def _restore_torch_quantization_names() -> None:
-    """Workaround 1: the names mmrazor 1.0.0 imports from torch.ao."""
     fmm = importlib.import_module(
         'torch.ao.quantization.fuser_method_mappings')
     if not hasattr(fmm, 'reverse2'):
@@ -118,19 +127,14 @@ def _restore_torch_quantization_names() -> None:
             return fuser_method
 
         fmm.reverse_sequential_wrapper2 = reverse_sequential_wrapper2
-        _APPLIED.append('torch.ao.quantization.fuser_method_mappings names')
-
     # mmrazor reaches this submodule as an attribute of its parent package.
     importlib.import_module('torch.ao.quantization.backend_config.utils')
-
     from torch.ao.quantization.backend_config import BackendPatternConfig
-    missing = [
-        name for name in ('_set_overwrite_output_fake_quantize',
-                          '_set_overwrite_output_observer',
-                          '_set_input_output_observed')
-        if not hasattr(BackendPatternConfig, name)
-    ]
-    for name in missing:
+    for name in ('_set_overwrite_output_fake_quantize',
+                 '_set_overwrite_output_observer',
+                 '_set_input_output_observed'):
+        if hasattr(BackendPatternConfig, name):
+            continue
         attr = name[len('_set_'):]
 
         def setter(self, value, _attr=attr):
@@ -138,63 +142,9 @@ def _restore_torch_quantization_names() -> None:
             return self
 
         setattr(BackendPatternConfig, name, setter)
-    if missing:
-        _APPLIED.append('BackendPatternConfig private setters')
-
-
-def _allow_cpu_distributed() -> None:
-    """Workaround 4: torchrun/slurm launches on machines without CUDA."""
-    import torch
-    if torch.cuda.is_available():
-        return
-    import torch.distributed as torch_dist
-    from mmengine.dist import utils as dist_utils
-    from mmengine.model.wrappers import MMDistributedDataParallel
-
-    original_init_pytorch = dist_utils._init_dist_pytorch
-
-    def init_dist_pytorch_cpu(backend='gloo', init_backend='torch', **kwargs):
-        if init_backend != 'torch':
-            return original_init_pytorch(backend, init_backend, **kwargs)
-        torch_dist.init_process_group(backend=backend, **kwargs)
-
-    dist_utils._init_dist_pytorch = init_dist_pytorch_cpu
-
-    original_ddp_init = MMDistributedDataParallel.__init__
-
-    def ddp_init_cpu(self, module, detect_anomalous_params=False, **kwargs):
-        kwargs.pop('device_ids', None)
-        original_ddp_init(self, module, detect_anomalous_params, **kwargs)
-
-    MMDistributedDataParallel.__init__ = ddp_init_cpu
-    _APPLIED.append('mmengine distributed on CPU')
-
-
-def _write_checkpoints_atomically() -> None:
-    """Workaround 6: a checkpoint file appears only once it is complete."""
-    import os
-
-    import mmengine
-    from mmengine.fileio.backends.local_backend import LocalBackend
-
-    def put_atomically(self, obj: bytes, filepath) -> None:
-        """``LocalBackend.put`` through ``<filepath>.tmp`` and a rename."""
-        filepath = str(filepath)
-        mmengine.mkdir_or_exist(os.path.dirname(filepath))
-        tmp_path = filepath + '.tmp'
-        with open(tmp_path, 'wb') as f:
-            f.write(obj)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp_path, filepath)
-
-    LocalBackend.put = put_atomically
-    _APPLIED.append('atomic checkpoint writes')
 
 
 def _load_checkpoints_safely() -> None:
-    """Workarounds 2 and 7: every scheme under the trust policy."""
-    import os
     import os.path as osp
 
     from mmengine.runner.checkpoint import CheckpointLoader
@@ -228,14 +178,10 @@ def _load_checkpoints_safely() -> None:
     CheckpointLoader.register_scheme(
         prefixes=('', 'http://', 'https://'), loader=load_local_or_url,
         force=True)
-    _APPLIED.append('checkpoint loads under the trust policy')
 
 
 def _sync_batchnorm_on_cpu() -> None:
-    """Workaround 8: ``sync_bn='torch'`` in CPU distributed training."""
     import torch
-    if torch.cuda.is_available():
-        return
     import torch.distributed as torch_dist
     from torch import nn
     from torch.distributed.nn.functional import all_reduce
@@ -284,121 +230,294 @@ def _sync_batchnorm_on_cpu() -> None:
 
     nn.parallel.DistributedDataParallel._passing_sync_batchnorm_handle = \
         passing_sync_batchnorm_handle
-    _APPLIED.append('SyncBatchNorm on CPU')
 
 
-def _explain_recorder_errors() -> None:
-    """Workaround 9: recorder mistakes explained, not asserted."""
-    import difflib
+def _modules_is_plain_dict() -> bool:
+    from collections import OrderedDict
 
-    from mmrazor.models.task_modules.recorder import (
-        ModuleOutputsRecorder,
-        ParameterRecorder,
-    )
-    from mmrazor.models.task_modules.recorder.base_recorder import (
-        BaseRecorder,
-    )
     from torch import nn
-
-    def checked(prepare_from_model, named):
-
-        def prepare(self, model=None) -> None:
-            if model is not None:
-                names = [name for name, _ in named(model)]
-                if self.source not in names:
-                    close = difflib.get_close_matches(self.source, names, 5)
-                    raise ValueError(
-                        f'{type(self).__name__}: source {self.source!r} is '
-                        f'not a {named.__name__[len("named_"):-1]} of the '
-                        f'{type(model).__name__} it records. Closest names: '
-                        f'{", ".join(map(repr, close)) or "none"}. Fix '
-                        'model.distiller.student_recorders / '
-                        'teacher_recorders.<name>.source (all names: '
-                        f'[n for n, _ in model.{named.__name__}()]).')
-            prepare_from_model(self, model)
-
-        return prepare
-
-    ModuleOutputsRecorder.prepare_from_model = checked(
-        ModuleOutputsRecorder.prepare_from_model, nn.Module.named_modules)
-    ParameterRecorder.prepare_from_model = checked(
-        ParameterRecorder.prepare_from_model, nn.Module.named_parameters)
-
-    get_record_data = BaseRecorder.get_record_data
-
-    def get_checked_record_data(self, record_idx: int = 0, data_idx=None):
-        where = (f'{type(self).__name__} of source {self.source!r} (fix it '
-                 'in model.distiller.loss_forward_mappings)')
-        records = self.data_buffer
-        if not -len(records) <= record_idx < len(records):
-            raise IndexError(
-                f'{where}: record_idx={record_idx}, but the source ran '
-                f'{len(records)} time(s) in this forward pass. record_idx '
-                'picks one of those calls: use 0 for the first.')
-        record = records[record_idx]
-        if data_idx is not None:
-            if not isinstance(record, (list, tuple)):
-                raise TypeError(
-                    f'{where}: data_idx={data_idx}, but the source returns a '
-                    f'single {type(record).__name__}, not a tuple: remove '
-                    'data_idx.')
-            if not -len(record) <= data_idx < len(record):
-                allowed = ('0' if len(record) == 1 else
-                           f'0 to {len(record) - 1}')
-                raise IndexError(
-                    f'{where}: data_idx={data_idx}, but the source returns '
-                    f'a tuple of {len(record)}: use {allowed}.')
-        return get_record_data(self, record_idx, data_idx)
-
-    BaseRecorder.get_record_data = get_checked_record_data
-    _APPLIED.append('recorder errors name the source')
+    return (_at_most('mmrazor', (1, 0, 0))
+            and type(nn.Module()._modules) is not OrderedDict)
 
 
-def _explain_unknown_optimizer_types() -> None:
-    """Workaround 10: a misspelt optimizer type, named."""
-    import difflib
+def _set_module_inplace_false_on_torch2() -> None:
+    from mmrazor.models.algorithms.base import BaseAlgorithm
 
-    from mmengine.optim import DefaultOptimWrapperConstructor
-    from mmengine.registry import OPTIMIZERS
+    from projkd_mm.models.algorithms.inplace import set_module_inplace_false
+    BaseAlgorithm.set_module_inplace_false = set_module_inplace_false
 
-    build = DefaultOptimWrapperConstructor.__call__
 
-    def call(self, model):
-        type_ = self.optimizer_cfg.get('type')
-        if isinstance(type_, str):
-            with OPTIMIZERS.switch_scope_and_registry(None) as registry:
-                if registry.get(type_) is None:
-                    names, scope = set(), registry
-                    while scope is not None:
-                        names.update(scope.module_dict)
-                        scope = scope.parent
-                    close = ', '.join(
-                        map(repr, difflib.get_close_matches(type_, names, 3)))
-                    raise ValueError(
-                        f'optim_wrapper.optimizer.type={type_!r} is not in '
-                        f'the {registry.scope}::optimizer registry. Closest '
-                        f'optimizers: {close or "none"}.')
-        return build(self, model)
+#: Messages of 'quiet-upstream-warnings' (tools/_cli.py sets the same
+#: filters before importing projkd_mm, whose import emits them).
+UPSTREAM_WARNINGS = ('Fail to import ``MultiScaleDeformableAttention``',
+                     'pkg_resources is deprecated')
 
-    DefaultOptimWrapperConstructor.__call__ = call
-    _APPLIED.append('unknown optimizer types named')
+
+def _quiet_upstream_warnings() -> None:
+    for message in UPSTREAM_WARNINGS:
+        warnings.filterwarnings('ignore', message=message)
+
+
+def _package_name_unknown() -> bool:
+    from mmengine.config import utils
+    return 'projkd_mm' not in utils.MODULE2PACKAGE
+
+
+def _add_package_name() -> None:
+    from mmengine.config import utils
+    utils.MODULE2PACKAGE['projkd_mm'] = 'projkd_mm'
+
+
+def _mmcls_missing() -> bool:
+    try:
+        importlib.import_module('mmcls')
+    except ImportError:
+        return True
+    return False
+
+
+# --- the list -------------------------------------------------------------
+
+WORKAROUNDS: Dict[str, Workaround] = {
+    w.name: w
+    for w in [
+        Workaround(
+            name='torch-quantization-names',
+            applied_by='import',
+            upstream='mmrazor 1.0.0 with torch >= 2.0',
+            symptom='`import mmrazor.models` fails with "`torch>=1.13` is '
+            'not installed properly, plz check.": torch renamed '
+            '`reverse2`/`reverse3`/`reverse_sequential_wrapper2` in '
+            '`torch.ao.quantization.fuser_method_mappings`, stopped '
+            'importing `backend_config.utils` eagerly and removed three '
+            'private setters of `BackendPatternConfig` (used only to '
+            'declare quantisation backends).',
+            how='at `import projkd_mm`, only where the names are missing '
+            'and mmrazor <= 1.0.0',
+            remove_when='a mmrazor release after 1.0.0 is on PyPI',
+            needed=_torch_quantization_names_missing,
+            patch=_restore_torch_quantization_names),
+        Workaround(
+            name='config-package-name',
+            applied_by='import',
+            upstream='mmengine <= 0.10.7',
+            symptom="`_base_ = ['projkd_mm::projkd/...py']` fails with "
+            '"mmengine does not support to load projkd_mm config": '
+            'mmengine resolves `package::` bases only for the packages of '
+            'its `MODULE2PACKAGE` table.',
+            how="at `import projkd_mm`: the entry 'projkd_mm' is added to "
+            'that table (nothing replaced); a config naming a '
+            '`projkd_mm::` base is read after `import projkd_mm`',
+            remove_when='mmengine finds configs of any installed package',
+            needed=_package_name_unknown,
+            patch=_add_package_name),
+        Workaround(
+            name='safe-checkpoint-loading',
+            applied_by='opt-in',
+            upstream='mmengine <= 0.10.7 with torch >= 2.6',
+            symptom='`--resume`/`load_from` fail with "Unsupported global: '
+            '... HistoryBuffer" (torch >= 2.6 loads with weights_only=True); '
+            'under TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1 they unpickle '
+            'anything; `Runner.resume` executes `meta["config"]`; a '
+            'truncated file fails without naming it.',
+            how='tools/train.py and tools/test.py; elsewhere '
+            "`projkd_mm.compat.enable('safe-checkpoint-loading')`: local "
+            'and http(s) loads of mmengine go through '
+            '`projkd_mm.utils.checkpoint.load_checkpoint_file`, other '
+            'schemes are refused while weights_only is forced off',
+            remove_when='mmengine loads checkpoints with weights_only=True '
+            'and names the file it failed to read',
+            needed=lambda: _at_most('mmengine', (0, 10, 7)),
+            patch=_load_checkpoints_safely),
+        Workaround(
+            name='atomic-checkpoint-writes',
+            applied_by='config',
+            upstream='mmengine <= 0.10.7',
+            symptom='checkpoints are written in place: a run killed while '
+            'writing `epoch_N.pth` leaves a truncated file under the real '
+            'name, which `--resume` takes.',
+            how="storage backend 'atomic_local' (registered by "
+            'projkd_mm), selected by the configs with '
+            "`default_hooks.checkpoint.backend_args=dict(backend="
+            "'atomic_local')` (configs/_base_/projkd_runtime.py); other "
+            'writers are untouched',
+            remove_when='mmengine writes checkpoints atomically',
+            needed=lambda: _at_most('mmengine', (0, 10, 7))),
+        Workaround(
+            name='cpu-distributed',
+            applied_by='tools',
+            upstream='mmengine <= 0.10.7',
+            symptom='distributed runs without CUDA fail: `init_dist` calls '
+            '`torch.cuda.set_device` ("Found no NVIDIA driver") and the '
+            'Runner wraps the model with `device_ids=[LOCAL_RANK]`, which '
+            'DDP refuses for CPU modules.',
+            how='tools/train.py and tools/test.py without CUDA: an `nccl` '
+            'backend becomes `gloo`, the process group is initialised '
+            'before the Runner (which then skips `init_dist`), and '
+            '`model_wrapper_cfg` gets `device_ids=None`; the group is '
+            'torn down after the last barrier (a gloo rank can abort at '
+            'exit otherwise)',
+            remove_when='mmengine runs distributed on CPU',
+            needed=lambda: _no_cuda() and _at_most('mmengine', (0, 10, 7))),
+        Workaround(
+            name='cpu-sync-batchnorm',
+            applied_by='opt-in',
+            upstream='torch (any version)',
+            symptom="`sync_bn='torch'` fails on CPU processes "
+            '("SyncBatchNorm expected input tensor to be on GPU"), and DDP '
+            'refuses CPU modules holding one.',
+            how="tools/train.py, distributed without CUDA and `sync_bn="
+            "'torch'`; elsewhere `projkd_mm.compat.enable("
+            "'cpu-sync-batchnorm')`: on CPU tensors, batch statistics over "
+            'all ranks with differentiable all-reduces',
+            remove_when='torch has a CPU SyncBatchNorm',
+            needed=_no_cuda,
+            patch=_sync_batchnorm_on_cpu),
+        Workaround(
+            name='recorder-errors',
+            applied_by='config',
+            upstream='mmrazor 1.0.0',
+            symptom='recorder mistakes are bare asserts ("data_idx is '
+            'illegal"), gone under `python -O`, naming neither the '
+            'recorder nor the allowed values.',
+            how="`model.distiller.type='CheckedConfigurableDistiller'` "
+            '(the configs): the same checks, errors naming the source and '
+            'the closest names, of types that are also AssertionError',
+            remove_when='mmrazor raises real errors',
+            needed=lambda: _at_most('mmrazor', (1, 0, 0))),
+        Workaround(
+            name='optimizer-type-errors',
+            applied_by='config',
+            upstream='mmengine <= 0.10.7',
+            symptom='a misspelt `optim_wrapper.optimizer.type` fails with '
+            '"TypeError: None is not a callable object".',
+            how="`optim_wrapper.constructor='CheckedOptimWrapperConstructor'`"
+            ' (the configs): the unknown type and the closest registered '
+            'optimizers, as a ValueError',
+            remove_when='mmengine names unknown optimizer types',
+            needed=lambda: _at_most('mmengine', (0, 10, 7))),
+        Workaround(
+            name='set-module-inplace-false',
+            applied_by='opt-in',
+            upstream='mmrazor 1.0.0 with torch >= 2.0',
+            symptom='`BaseAlgorithm.set_module_inplace_false` walks only '
+            '`OrderedDict` children, but torch 2 keeps `_modules` in a '
+            'plain dict: in-place ReLUs stay in place and a recorder on '
+            'the module before one records the modified tensor.',
+            how='`CheckedSingleTeacherDistill` always; upstream algorithms '
+            "with `projkd_mm.compat.enable('set-module-inplace-false')`",
+            remove_when='a mmrazor release after 1.0.0 is on PyPI',
+            needed=_modules_is_plain_dict,
+            patch=_set_module_inplace_false_on_torch2),
+        Workaround(
+            name='quiet-upstream-warnings',
+            applied_by='opt-in',
+            upstream='mmcv-lite 2.x, mmengine 0.10.7',
+            symptom='a warning at every import that '
+            '`MultiScaleDeformableAttention` (a detection op) is missing, '
+            'and setuptools\' "pkg_resources is deprecated".',
+            how='tools/ scripts; elsewhere `projkd_mm.compat.enable('
+            "'quiet-upstream-warnings')` (filters by message)",
+            remove_when='mmcv >= 2.2 and an mmengine without pkg_resources',
+            needed=lambda: True,
+            patch=_quiet_upstream_warnings),
+        Workaround(
+            name='amp-on-cpu-benchmarks',
+            applied_by='tools',
+            upstream='mmengine <= 0.10.7',
+            symptom='`AmpOptimWrapper` asserts a GPU although its bf16 '
+            'autocast has a CPU branch.',
+            how='benchmarks/common.py only, for the duration of one build',
+            remove_when='mmengine allows AmpOptimWrapper on CPU',
+            needed=lambda: _no_cuda() and _at_most('mmengine', (0, 10, 7))),
+        Workaround(
+            name='mmcls-components-of-mmrazor',
+            applied_by='nothing',
+            upstream='mmrazor 1.0.0 with mmpretrain (no mmcls)',
+            symptom='mmrazor modules that import mmcls are placeholders: '
+            '`KDSoftCELoss`, `PackCRDClsInputs` and `CRDDataset` raise '
+            'when built (and CRDDataset builds a ragged `np.asarray` that '
+            'numpy >= 1.24 rejects).',
+            how='not worked around: use `KLDivergence` for logit KD; CRD '
+            'does not run with mmpretrain',
+            remove_when='mmrazor supports mmpretrain',
+            needed=_mmcls_missing),
+    ]
+}
+
+
+def _get(name: str) -> Workaround:
+    if name not in WORKAROUNDS:
+        import difflib
+        close = difflib.get_close_matches(name, WORKAROUNDS, 3)
+        raise ValueError(
+            f'No workaround named {name!r}. Closest: '
+            f'{", ".join(map(repr, close)) or "none"}; all: '
+            f'{", ".join(WORKAROUNDS)}.')
+    return WORKAROUNDS[name]
+
+
+def enable(*names: str) -> List[str]:
+    """Apply the named patches where the installed versions need them.
+
+    Safe to call again. Returns the names that were applied by this call.
+    A name whose workaround patches nothing (a config key or a tool step)
+    is a ``ValueError`` that says how it is applied.
+    """
+    applied = []
+    for name in names:
+        workaround = _get(name)
+        if workaround.applied_by not in ('import', 'opt-in'):
+            raise ValueError(
+                f'{name!r} is not a patch; it is applied by: '
+                f'{workaround.how}.')
+        if name in _ENABLED or not workaround.needed():
+            continue
+        workaround.patch()
+        _ENABLED.append(name)
+        applied.append(name)
+    return applied
 
 
 def apply() -> None:
-    """Apply every workaround once; safe to call again."""
-    if _APPLIED:
-        return
-    _restore_torch_quantization_names()
-    _allow_cpu_distributed()
-    _write_checkpoints_atomically()
-    _load_checkpoints_safely()
-    _sync_batchnorm_on_cpu()
-    _explain_recorder_errors()
-    _explain_unknown_optimizer_types()
-    if not _APPLIED:
-        _APPLIED.append('none')
+    """The workarounds ``import projkd_mm`` applies: only those needed for
+    mmrazor 1.0.0 to import. Safe to call again."""
+    for workaround in WORKAROUNDS.values():
+        if workaround.applied_by == 'import':
+            enable(workaround.name)
 
 
 def applied_patches() -> List[str]:
-    """Names of the workarounds this environment needed."""
-    return [p for p in _APPLIED if p != 'none']
+    """Names of the patches applied in this process, in order."""
+    return list(_ENABLED)
+
+
+def status() -> List[Dict[str, str]]:
+    """Each workaround, whether this environment needs it and whether it
+    is applied in this process."""
+    rows = []
+    for w in WORKAROUNDS.values():
+        if w.name in _ENABLED:
+            state = 'applied'
+        elif not w.needed():
+            state = 'not needed'
+        else:
+            state = {'import': 'not applied', 'opt-in': 'not enabled',
+                     'config': 'by the configs', 'tools': 'by the tools',
+                     'nothing': 'not worked around'}[w.applied_by]
+        rows.append(dict(name=w.name, applied_by=w.applied_by, state=state))
+    return rows
+
+
+def markdown_table() -> str:
+    """The workarounds table of docs/faq.md."""
+    lines = ['| workaround | upstream | symptom | applied by | how | '
+             'can go when |', '|---|---|---|---|---|---|']
+    for w in WORKAROUNDS.values():
+        lines.append(f'| `{w.name}` | {w.upstream} | {w.symptom} | '
+                     f'{w.applied_by} | {w.how} | {w.remove_when} |')
+    return '\n'.join(lines)
+
+
+if __name__ == '__main__':
+    print(markdown_table())

@@ -66,6 +66,7 @@ def python(code: str, env=None) -> subprocess.CompletedProcess:
 
 LOAD_PATHS = '''
 import sys, projkd_mm
+projkd_mm.compat.enable('safe-checkpoint-loading')
 from mmengine.runner.checkpoint import _load_checkpoint
 from projkd_mm.utils.checkpoint import (UnsafeCheckpointError,
                                         load_checkpoint_file)
@@ -210,6 +211,7 @@ def test_urls_use_the_policy_even_when_torch_is_told_not_to(tmp_path):
         url = f'http://127.0.0.1:{server.server_port}/{os.path.basename(path)}'
         proc = python(
             'import projkd_mm\n'
+            "projkd_mm.compat.enable('safe-checkpoint-loading')\n"
             'from mmengine.runner.checkpoint import _load_checkpoint\n'
             f'_load_checkpoint({url!r})\n',
             env={'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD': '1',
@@ -225,6 +227,7 @@ def test_urls_use_the_policy_even_when_torch_is_told_not_to(tmp_path):
 def test_other_mmengine_schemes_refused_when_weights_only_is_forced_off():
     proc = python(
         'import projkd_mm\n'
+        "projkd_mm.compat.enable('safe-checkpoint-loading')\n"
         'from mmengine.runner.checkpoint import _load_checkpoint\n'
         "_load_checkpoint('torchvision://resnet18')\n",
         env={'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD': '1'})

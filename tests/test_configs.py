@@ -109,3 +109,27 @@ def test_distillation_configs_run_their_frozen_teacher_cheaply():
             assert mode == ('bf16', 'channels_last'), path
         else:
             assert mode == ('auto', 'channels_last'), path
+
+
+# Top-level keys MMEngine's Runner, mmpretrain/mmrazor tools or the configs'
+# own `_base_.<name>` references read. Anything else is a key nothing reads.
+RUNNER_KEYS = {
+    'model', 'data_preprocessor', 'train_dataloader', 'val_dataloader',
+    'test_dataloader', 'train_cfg', 'val_cfg', 'test_cfg', 'val_evaluator',
+    'test_evaluator', 'optim_wrapper', 'param_scheduler', 'default_hooks',
+    'custom_hooks', 'env_cfg', 'log_processor', 'log_level', 'load_from',
+    'resume', 'randomness', 'default_scope', 'visualizer', 'vis_backends',
+    'launcher', 'work_dir', 'custom_imports', 'auto_scale_lr',
+    'dataset_type', 'data_root',  # variables of the dataset bases
+    'train_pipeline', 'test_pipeline',  # read by the dataloaders' bases
+    # read as _base_.<name> by the child configs:
+    'student_model', 'teacher_model', 'noproj_mappings', 'kd_distiller',
+}
+
+
+@pytest.mark.parametrize('path', CONFIGS,
+                         ids=[osp.relpath(p, REPO) for p in CONFIGS])
+def test_configs_have_no_dead_keys(path):
+    keys = set(Config.fromfile(path).keys())
+    assert not keys - RUNNER_KEYS, (
+        f'top-level keys nothing reads: {sorted(keys - RUNNER_KEYS)}')

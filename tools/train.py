@@ -26,7 +26,7 @@ if TOOLS not in sys.path:
 
 # Light imports only up to parse_args(): torch, mmengine and projkd_mm are
 # imported in main(), once the arguments are known to be good.
-from _cli import add_common_args, cfg_options_dict
+from _cli import add_common_args, cfg_options_dict, import_projkd_mm
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -81,7 +81,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    import projkd_mm  # noqa: F401  (compat layer + registries)
+    import_projkd_mm()
     from projkd_mm.engine.runner_setup import finish_distributed, load_config
     args.cfg_options = cfg_options_dict(args.cfg_options)
     cfg = load_config(args)

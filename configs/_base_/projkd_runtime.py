@@ -1,13 +1,21 @@
-# Runtime pieces every projkd_mm config shares.
+# Runtime pieces every projkd_mm config shares: mmpretrain's default runtime
+# and what projkd_mm adds to it.
+_base_ = ['mmpretrain::_base_/default_runtime.py']
 
 # Registers projkd_mm's components and makes mmrazor 1.0.0 importable on
 # torch 2. Lets any OpenMMLab tool (and tools/ of this repo) run these configs.
 custom_imports = dict(imports=['projkd_mm'], allow_failed_imports=False)
 
+# Checkpoints are written atomically (through <name>.tmp and a rename), so a
+# run killed while saving never leaves a truncated epoch_N.pth for --resume
+# to take: projkd_mm's 'atomic_local' storage backend (projkd_mm/fileio.py;
+# workaround 'atomic-checkpoint-writes' in docs/faq.md). Other files the
+# Runner writes (logs, scalars) are mmengine's as usual.
+default_hooks = dict(
+    checkpoint=dict(backend_args=dict(backend='atomic_local')))
+
 # To see the loss terms in TensorBoard (pip install tensorboard), put these
-# lines in the experiment config itself, not in this file: mmpretrain's
-# default_runtime (a sibling base) defines both names and MMEngine refuses a
-# key defined by two bases ("Duplicate key is not allowed among bases").
+# lines in the experiment config:
 # vis_backends = [dict(type='LocalVisBackend'),
 #                 dict(type='TensorboardVisBackend')]
 # visualizer = dict(type='UniversalVisualizer', vis_backends=vis_backends)

@@ -5,14 +5,12 @@
 _base_ = [
     'mmpretrain::_base_/datasets/imagenet_bs32.py',
     'mmpretrain::_base_/schedules/imagenet_bs256.py',
-    'mmpretrain::_base_/default_runtime.py',
     '../_base_/projkd_runtime.py',
     '../_base_/models/pefd_distill.py',
 ]
 
 # mmpretrain model zoo ResNet34 (73.62% top-1). Offline: download it and pass
 # --cfg-options model.teacher_ckpt=/path/resnet34_8xb32_in1k.pth
-teacher_ckpt = 'https://download.openmmlab.com/mmclassification/v0/resnet/resnet34_8xb32_in1k_20210831-f257d4e6.pth'  # noqa: E501
 
 # Completes the base's normalisation settings into a buildable config; the
 # Runner hands it to the algorithm, which feeds student and teacher alike.
@@ -37,11 +35,15 @@ model = dict(
         head=dict(type='LinearClsHead', num_classes=1000, in_channels=512,
                   loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
                   topk=(1, 5))),
-    teacher_ckpt=teacher_ckpt,
+    teacher_ckpt='https://download.openmmlab.com/mmclassification/v0/resnet/resnet34_8xb32_in1k_20210831-f257d4e6.pth',
     # Ensemble of 3 projectors 512 -> 512 on the penultimate features, loss
     # 12.5 x batchmean == 25 x mean(1 - cos): ../_base_/models/pefd_distill.py
     distiller=dict(
         connectors=dict(projector=dict(in_channels=512, out_channels=512))))
+
+# mmengine's default optimizer-wrapper constructor, naming a misspelt
+# optimizer type (projkd_mm/engine/optimizers/).
+optim_wrapper = dict(constructor='CheckedOptimWrapperConstructor')
 
 # Also reports the teacher's accuracy (a wrong teacher shows up at once),
 # evaluating the frozen teacher once per process: projkd_mm/engine/loops.py.

@@ -8,14 +8,13 @@ _base_ = './r34_r18_imagenet_ens3.py'
 
 # mmpretrain model zoo ResNet50 (76.55% top-1). Offline: download it and pass
 # --cfg-options model.teacher_ckpt=/path/resnet50_8xb32_in1k.pth
-teacher_ckpt = 'https://download.openmmlab.com/mmclassification/v0/resnet/resnet50_8xb32_in1k_20210831-ea4938fc.pth'  # noqa: E501
 
 model = dict(
     architecture=dict(
         backbone=dict(_delete_=True, type='MobileNetV1'),
         head=dict(in_channels=1024)),
     teacher=dict(backbone=dict(depth=50), head=dict(in_channels=2048)),
-    teacher_ckpt=teacher_ckpt,
+    teacher_ckpt='https://download.openmmlab.com/mmclassification/v0/resnet/resnet50_8xb32_in1k_20210831-ea4938fc.pth',
     distiller=dict(
         connectors=dict(
             projector=dict(in_channels=1024, out_channels=2048))))

@@ -16,6 +16,8 @@ from typing import Dict, Iterable, List, Optional
 
 import numpy as np
 
+from projkd_mm.fileio import atomic_write
+
 DEBIAN_FASHION_MNIST = '/usr/share/datasets/fashion-mnist'
 
 IDX_FILES: Dict[str, int] = {  # file name -> magic number
@@ -113,9 +115,8 @@ def prepare_idx_dataset(search: Iterable[str], out_dir: str) -> str:
         os.makedirs(out_dir, exist_ok=True)
         for name, path in found.items():
             target = osp.join(out_dir, name)
-            with _open(path) as src, open(target + '.part', 'wb') as dst:
-                dst.write(src.read())
-            os.replace(target + '.part', target)
+            with _open(path) as src:
+                atomic_write(target, src.read())
         return out_dir
     raise DatasetFilesError(
         'Fashion-MNIST not found. Looked in: ' +

@@ -1,7 +1,10 @@
-"""Runner-side pieces: hooks registered in MMEngine's ``HOOKS`` and the
-validation loop registered in its ``LOOPS``."""
+"""Runner-side pieces: hooks registered in MMEngine's ``HOOKS``, the
+validation loop registered in its ``LOOPS`` and the optimizer-wrapper
+constructor in its ``OPTIM_WRAPPER_CONSTRUCTORS``."""
 from projkd_mm.engine import hooks  # noqa: F401
 from projkd_mm.engine.hooks import RNGStateHook
 from projkd_mm.engine.loops import FrozenTeacherDistillValLoop
+from projkd_mm.engine.optimizers import CheckedOptimWrapperConstructor
 
-__all__ = ['FrozenTeacherDistillValLoop', 'RNGStateHook']
+__all__ = ['CheckedOptimWrapperConstructor', 'FrozenTeacherDistillValLoop',
+           'RNGStateHook']

@@ -12,8 +12,8 @@ def load_config(args: argparse.Namespace) -> Config:
     """Read the config and apply the command-line overrides.
 
     ``--work-dir`` wins over ``work_dir`` in the config, which wins over
-    ``./work_dirs/<config name>``. Without CUDA, an ``nccl`` backend becomes
-    ``gloo`` so the same config runs as N CPU processes.
+    ``./work_dirs/<config name>``. A distributed launch without CUDA is
+    prepared to run as N CPU processes: :func:`prepare_cpu_distributed`.
     """
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
@@ -27,10 +27,42 @@ def load_config(args: argparse.Namespace) -> Config:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
     if args.launcher != 'none' and not torch.cuda.is_available():
-        dist_cfg = cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
-        if dist_cfg.get('backend', 'nccl') == 'nccl':
-            dist_cfg['backend'] = 'gloo'
+        prepare_cpu_distributed(cfg)
     return cfg
+
+
+def prepare_cpu_distributed(cfg: Config) -> None:
+    """Workaround ``cpu-distributed`` (projkd_mm.compat): what mmengine
+    0.10.7 needs to train distributed on CPU, through its own config keys.
+
+    An ``nccl`` backend becomes ``gloo``; the process group of a
+    ``pytorch`` (torchrun) launch is initialised here, so the Runner skips
+    ``init_dist`` (which calls ``torch.cuda.set_device``); the DDP wrapper
+    gets ``device_ids=None`` through ``model_wrapper_cfg`` (the Runner's
+    default passes ``[LOCAL_RANK]``, which DDP refuses for CPU modules).
+    With ``sync_bn='torch'``, the opt-in ``cpu-sync-batchnorm`` is enabled.
+    """
+    import torch.distributed as dist
+
+    from projkd_mm import compat
+    dist_cfg = cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
+    if dist_cfg.get('backend', 'nccl') == 'nccl':
+        dist_cfg['backend'] = 'gloo'
+    wrapper = cfg.get('model_wrapper_cfg') or dict(
+        type='MMDistributedDataParallel', broadcast_buffers=False,
+        find_unused_parameters=cfg.get('find_unused_parameters', False))
+    wrapper.setdefault('device_ids', None)
+    cfg.model_wrapper_cfg = wrapper
+    if cfg.get('sync_bn') == 'torch':
+        compat.enable('cpu-sync-batchnorm')
+    if cfg.launcher == 'pytorch' and not dist.is_initialized():
+        options = {k: v for k, v in dist_cfg.items()
+                   if k not in ('backend', 'init_backend')}
+        if isinstance(options.get('timeout'), (int, float)):
+            import datetime  # seconds, as mmengine's init_dist reads it
+            options['timeout'] = datetime.timedelta(
+                seconds=options['timeout'])
+        dist.init_process_group(backend=dist_cfg['backend'], **options)
 
 
 def finish_distributed() -> None:

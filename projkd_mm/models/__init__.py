@@ -1,3 +1,9 @@
-from projkd_mm.models import algorithms, backbones, connectors, losses  # noqa
+from projkd_mm.models import (  # noqa: F401
+    algorithms,
+    backbones,
+    connectors,
+    distillers,
+    losses,
+)
 
-__all__ = ['algorithms', 'backbones', 'connectors', 'losses']
+__all__ = ['algorithms', 'backbones', 'connectors', 'distillers', 'losses']

@@ -15,7 +15,6 @@ Used by ``tools/model_converters/repdistiller_to_mmpretrain.py`` and
 ``tools/model_converters/torchvision_resnet_to_mmpretrain.py``.
 """
 import argparse
-import os
 import os.path as osp
 import sys
 from collections import OrderedDict
@@ -25,6 +24,7 @@ import torch
 from mmpretrain.registry import MODELS
 from torch import nn
 
+from projkd_mm.fileio import atomic_torch_save
 from projkd_mm.utils.checkpoint import (
     CheckpointError,
     extract_state_dict,
@@ -268,10 +268,7 @@ def convert_checkpoint(src: str,
             f'{err}\n{_suggestion(state_dict, archs, tool)}') from err
     meta = dict(arch=arch, num_classes=num_classes, source=source,
                 source_file=osp.basename(src), **_plain_meta(checkpoint))
-    os.makedirs(osp.dirname(osp.abspath(dst)), exist_ok=True)
-    tmp = dst + '.tmp'
-    torch.save({'state_dict': converted, 'meta': meta}, tmp)
-    os.replace(tmp, dst)
+    atomic_torch_save({'state_dict': converted, 'meta': meta}, dst)
     return meta
 
 

@@ -23,8 +23,10 @@ def collect_env() -> dict:
         'mmpretrain': mmpretrain.__version__,
         'mmrazor': mmrazor.__version__,
         'compatibility patches applied':
-        ', '.join(compat.applied_patches()) or 'none needed',
+        ', '.join(compat.applied_patches()) or 'none',
     }
+    for row in compat.status():
+        env[f"workaround {row['name']}"] = row['state']
     if torch.cuda.is_available():
         env['GPU'] = torch.cuda.get_device_name(0)
     return env

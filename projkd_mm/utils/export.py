@@ -1,11 +1,9 @@
 """Turn a distillation checkpoint into a plain mmpretrain checkpoint."""
-import os
 import os.path as osp
 from collections import OrderedDict
 from typing import Callable, Dict, Optional
 
-import torch
-
+from projkd_mm.fileio import atomic_torch_save
 from projkd_mm.utils.checkpoint import (
     CheckpointError,
     extract_state_dict,
@@ -61,8 +59,5 @@ def export_submodel(src: str, dst: str,
         meta = {k: v for k, v in checkpoint['meta'].items()
                 if k in ('dataset_meta', 'epoch', 'iter', 'seed')}
     meta['exported_from'] = osp.abspath(src)
-    os.makedirs(osp.dirname(osp.abspath(dst)), exist_ok=True)
-    tmp = dst + '.part'
-    torch.save({'state_dict': state_dict, 'meta': meta}, tmp)
-    os.replace(tmp, dst)
+    atomic_torch_save({'state_dict': state_dict, 'meta': meta}, dst)
     return state_dict

@@ -15,4 +15,3 @@ student_model = dict(
     neck=dict(type='GlobalAveragePooling'),
     head=dict(type='LinearClsHead', num_classes=10, in_channels=64,
               loss=dict(type='CrossEntropyLoss', loss_weight=1.0)))
-feature_channels = 64

@@ -17,7 +17,9 @@ model = dict(
     teacher_dtype='auto',
     teacher_memory_format='channels_last',
     distiller=dict(
-        type='ConfigurableDistiller',
+        # mmrazor's ConfigurableDistiller whose recorder mistakes are errors
+        # naming the source and the fix (projkd_mm/models/distillers/).
+        type='CheckedConfigurableDistiller',
         # Penultimate features: the pooled (N, C) output of the neck.
         student_recorders=dict(feat=dict(type='ModuleOutputs', source='neck')),
         teacher_recorders=dict(feat=dict(type='ModuleOutputs', source='neck')),
@@ -50,7 +52,7 @@ noproj_mappings = dict(
 # weight 1 on top of cross-entropy. Use as
 #   distiller=dict(_delete_=True, **_base_.kd_distiller)
 kd_distiller = dict(
-    type='ConfigurableDistiller',
+    type='CheckedConfigurableDistiller',
     student_recorders=dict(
         logits=dict(type='ModuleOutputs', source='head.fc')),
     teacher_recorders=dict(

@@ -7,7 +7,6 @@
 _base_ = [
     '../../_base_/datasets/cifar100_bs64.py',
     '../../_base_/schedules/cifar100_240e.py',
-    'mmpretrain::_base_/default_runtime.py',
     '../../_base_/projkd_runtime.py',
     '../../_base_/models/pefd_distill.py',
 ]

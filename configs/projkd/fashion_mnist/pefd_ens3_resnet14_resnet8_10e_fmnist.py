@@ -5,7 +5,6 @@ _base_ = [
     '../../_base_/models/fashion_mnist_resnets.py',
     '../../_base_/datasets/fashion_mnist_bs128.py',
     '../../_base_/schedules/fashion_mnist_10e.py',
-    'mmpretrain::_base_/default_runtime.py',
     '../../_base_/projkd_runtime.py',
     '../../_base_/models/pefd_distill.py',
 ]
@@ -15,10 +14,11 @@ data_preprocessor = dict(type='mmpretrain.ClsDataPreprocessor')
 model = dict(
     architecture=dict(_scope_='mmpretrain', **_base_.student_model),
     teacher=dict(_scope_='mmpretrain', **_base_.teacher_model),
-    # Written by: python tools/train.py
-    #   configs/projkd/fashion_mnist/resnet14_10e_fmnist.py (tools/demo.py
-    #   does it and passes the checkpoint here).
-    teacher_ckpt='work_dirs/resnet14_10e_fmnist/teacher.pth',
+    # The last checkpoint of: python tools/train.py
+    #   configs/projkd/fashion_mnist/resnet14_10e_fmnist.py
+    # (tools/demo.py and tools/ablation.py train their own teacher and pass
+    # it with --cfg-options model.teacher_ckpt=...).
+    teacher_ckpt='work_dirs/resnet14_10e_fmnist/epoch_10.pth',
     # Ensemble of 3 projectors 64 -> 64 on the penultimate features, loss
     # 12.5 x batchmean == 25 x mean(1 - cos): _base_/models/pefd_distill.py
     distiller=dict(

@@ -9,6 +9,7 @@ from mmrazor.models.utils import add_prefix
 from mmrazor.registry import MODELS
 
 from projkd_mm.models.algorithms.config_checks import check_distill_config
+from projkd_mm.models.algorithms.inplace import set_module_inplace_false
 from projkd_mm.utils.checkpoint import (
     extract_state_dict,
     load_checkpoint_file,
@@ -151,6 +152,12 @@ class CheckedSingleTeacherDistill(SingleTeacherDistill):
       DDP, where every process must run the same collectives, the step runs
       with zero losses instead: no gradient from the bad batch, but
       momentum and weight decay still act.)
+    - **In-place ops off, on torch 2 too.** mmrazor 1.0.0's
+      ``set_module_inplace_false`` does nothing on torch >= 2.0 (it walks
+      only ``OrderedDict`` children); here every submodule with an
+      ``inplace`` flag of student and teacher gets ``inplace=False``, so a
+      recorder never sees a tensor an in-place ReLU changed afterwards
+      (``module_inplace``/``teacher_module_inplace=True`` keep them on).
     - **A cheap frozen teacher.** ``teacher_dtype``,
       ``teacher_memory_format`` and ``teacher_compile`` set how the
       teacher's training-time forward runs, whatever precision the student
@@ -255,6 +262,8 @@ class CheckedSingleTeacherDistill(SingleTeacherDistill):
             f"{' autocast' if teacher_dtype != 'fp32' else ''}, "
             f'{teacher_memory_format}'
             f"{', compiled' if teacher_compile else ''} ({why}).")
+
+    set_module_inplace_false = set_module_inplace_false
 
     def __getstate__(self) -> dict:
         # A compiled function does not deep-copy (e.g. for EMA): the copy

@@ -1,0 +1,5 @@
+from projkd_mm.engine.optimizers.checked_constructor import (
+    CheckedOptimWrapperConstructor,
+)
+
+__all__ = ['CheckedOptimWrapperConstructor']

@@ -1,6 +1,15 @@
+import os
 import os.path as osp
+import shutil
+import sys
 
 from setuptools import find_packages, setup
+
+HERE = osp.dirname(osp.abspath(__file__))
+# What an installed projkd_mm carries in projkd_mm/.mim/, the way OpenMMLab
+# packages do: MMEngine resolves `_base_ = ['projkd_mm::projkd/...py']` in
+# <package>/.mim/configs and reads <package>/.mim/model-index.yml.
+MIM_FILES = ('configs', 'model-index.yml')
 
 
 def read_version() -> str:
@@ -10,6 +19,34 @@ def read_version() -> str:
     return scope['__version__']
 
 
+def add_mim_extension() -> None:
+    """Put the configs and the model index into projkd_mm/.mim: links
+    for a development (editable) install, copies for a wheel or sdist."""
+    if {'develop', 'editable_wheel'} & set(sys.argv):
+        mode = 'symlink'
+    elif {'sdist', 'bdist_wheel', 'build', 'build_py'} & set(sys.argv):
+        mode = 'copy'
+    else:
+        return
+    mim = osp.join(HERE, 'projkd_mm', '.mim')
+    os.makedirs(mim, exist_ok=True)
+    for name in MIM_FILES:
+        src = osp.join(HERE, name)
+        dst = osp.join(mim, name)
+        if osp.islink(dst) or osp.isfile(dst):
+            os.remove(dst)
+        elif osp.isdir(dst):
+            shutil.rmtree(dst)
+        if mode == 'symlink':
+            os.symlink(osp.relpath(src, mim), dst)
+        elif osp.isdir(src):
+            shutil.copytree(src, dst)
+        else:
+            shutil.copyfile(src, dst)
+
+
+add_mim_extension()
+
 setup(
     name='projkd_mm',
     version=read_version(),
@@ -18,6 +55,10 @@ setup(
     long_description=open('README.md', encoding='utf-8').read(),
     long_description_content_type='text/markdown',
     packages=find_packages(include=['projkd_mm', 'projkd_mm.*']),
+    package_data={'projkd_mm': ['.mim/model-index.yml',
+                                '.mim/configs/**/*.py',
+                                '.mim/configs/**/*.yml',
+                                '.mim/configs/**/*.md']},
     python_requires='>=3.9',
     # Ranges that are known to work together; requirements/constraints.txt
     # pins the exact set CI tests. mmcv comes as mmcv-lite (no compiled ops,

@@ -36,14 +36,18 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 import projkd_mm  # noqa: E402,F401  (compat layer + registries)
+from projkd_mm import zoo  # noqa: E402
 
 # The two pairs of the issue: the ImageNet recipe and the CIFAR-100 one.
+# The two pairs of docs/benchmarks.md, their configs from the zoo table.
 PAIRS = {
     'r34_r18': dict(
-        config='configs/projkd/r34_r18_imagenet_ens3.py', image_size=224),
+        config='configs/projkd/' + zoo.imagenet_pair('ResNet34',
+                                                     'ResNet18').config,
+        image_size=224),
     'r32x4_r8x4': dict(
-        config='configs/projkd/cifar100/'
-        'pefd_resnet32x4_resnet8x4_240e_cifar100.py',
+        config='configs/projkd/cifar100/' + zoo.cifar_pair(
+            'resnet32x4', 'resnet8x4').config,
         image_size=32),
 }
 
@@ -176,8 +180,6 @@ def load_config(pair: str):
     cfg = Config.fromfile(osp.join(REPO, PAIRS[pair]['config']))
     cfg.model.teacher_ckpt = None
     cfg.model.allow_random_teacher = True  # timing needs no trained weights
-    # The Runner merges the top-level data_preprocessor into the model.
-    cfg.model.setdefault('data_preprocessor', cfg.data_preprocessor)
     return cfg
 
 
@@ -252,7 +254,8 @@ class Workload:
                  teacher_memory_format: str = 'contiguous',
                  seed: int = 0) -> None:
         from mmpretrain.registry import MODELS as CLS_MODELS
-        from mmrazor.registry import MODELS
+
+        from projkd_mm.utils.build import build_model
         self.pair, self.batch, self.device = pair, batch, device
         self.amp = amp
         self.memory_format = (torch.channels_last
@@ -264,7 +267,7 @@ class Workload:
 
         # The plugin, as the Runner builds it. (A plain .to(device) keeps
         # the layout the algorithm chose for its teacher.)
-        self.algorithm = MODELS.build(cfg.model)
+        self.algorithm = build_model(cfg)
         if channels_last:
             self.algorithm.to(device, memory_format=torch.channels_last)
         else:
@@ -296,6 +299,9 @@ class Workload:
             .clone())
         self.proj_bias = torch.nn.Parameter(
             connector.bias.detach().reshape(-1).clone())
+        # The members' activation as the connector's config built it
+        # (act_cfg: ReLU in the PEFD configs, Identity for act_cfg=None).
+        self.proj_act = copy.deepcopy(connector.act).to(device)
         self.loss_weight = (self.algorithm.distiller.distill_losses[
             'loss_pefd'].loss_weight)
         opt = dict(cfg.optim_wrapper.optimizer)
@@ -361,9 +367,11 @@ class Workload:
             s = F.adaptive_avg_pool2d(self.student.backbone(x)[-1],
                                       1).flatten(1)
             ce = F.cross_entropy(self.student.head.fc(s), self.labels)
-            # Fused ensemble: one matmul for all q members, ReLU, mean.
+            # Fused ensemble: one matmul for all q members, the
+            # connector's activation, mean.
             p = F.linear(s, self.proj_weight, self.proj_bias)
-            p = p.view(s.shape[0], self.num_projectors, -1).relu().mean(1)
+            p = self.proj_act(p.view(s.shape[0], self.num_projectors,
+                                     -1)).mean(1)
         p, t = F.normalize(p.float(), dim=1), F.normalize(t.float(), dim=1)
         kd = self.loss_weight * (p - t).pow(2).sum() / s.shape[0]
         loss = ce.float() + kd

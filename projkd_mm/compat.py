@@ -20,7 +20,6 @@ it can go.
 """
 import importlib
 import importlib.metadata
-import os
 import warnings
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional
@@ -156,17 +155,10 @@ def _load_checkpoints_safely() -> None:
         return safe.load_checkpoint_file(osp.expanduser(filename),
                                          'checkpoint')
 
-    def guarded(prefix: str, loader):
+    def guarded(loader):
 
         def load(filename: str, map_location=None, **kwargs):
-            flag = os.environ.get('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '0')
-            if flag.lower() in ('1', 'y', 'yes', 'true'):
-                raise safe.UnsafeCheckpointError(
-                    f'Refusing to load {filename!r}: mmengine loads '
-                    f'{prefix!r} checkpoints with torch.load defaults, and '
-                    'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD is set, which makes '
-                    'that load unpickle arbitrary code. Unset it, or fetch '
-                    'the file and give its local path.')
+            safe.refuse_if_weights_only_forced_off(filename)
             return safe._inert(loader(filename, map_location, **kwargs))
 
         return load
@@ -174,7 +166,7 @@ def _load_checkpoints_safely() -> None:
     for prefix, loader in list(CheckpointLoader._schemes.items()):
         if prefix not in ('', 'http://', 'https://'):
             CheckpointLoader.register_scheme(
-                prefixes=prefix, loader=guarded(prefix, loader), force=True)
+                prefixes=prefix, loader=guarded(loader), force=True)
     CheckpointLoader.register_scheme(
         prefixes=('', 'http://', 'https://'), loader=load_local_or_url,
         force=True)
@@ -247,8 +239,8 @@ def _set_module_inplace_false_on_torch2() -> None:
     BaseAlgorithm.set_module_inplace_false = set_module_inplace_false
 
 
-#: Messages of 'quiet-upstream-warnings' (tools/_cli.py sets the same
-#: filters before importing projkd_mm, whose import emits them).
+#: Messages of 'quiet-upstream-warnings' (tools/projkd_tools/cli.py sets
+#: the same filters before importing projkd_mm, whose import emits them).
 UPSTREAM_WARNINGS = ('Fail to import ``MultiScaleDeformableAttention``',
                      'pkg_resources is deprecated')
 
@@ -320,10 +312,13 @@ WORKAROUNDS: Dict[str, Workaround] = {
             'under TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1 they unpickle '
             'anything; `Runner.resume` executes `meta["config"]`; a '
             'truncated file fails without naming it.',
-            how='tools/train.py and tools/test.py; elsewhere '
-            "`projkd_mm.compat.enable('safe-checkpoint-loading')`: local "
-            'and http(s) loads of mmengine go through '
-            '`projkd_mm.utils.checkpoint.load_checkpoint_file`, other '
+            how="the configs' `runner_type='SafeCheckpointRunner'` loads "
+            '`load_from`/`--resume` through '
+            '`projkd_mm.utils.checkpoint.load_checkpoint_file` (nothing '
+            'patched); for every other load of mmengine (e.g. '
+            "`init_cfg=dict(type='Pretrained')`) the tools enable, and you "
+            "may, `projkd_mm.compat.enable('safe-checkpoint-loading')`: "
+            'local and http(s) loads go through the same loader, other '
             'schemes are refused while weights_only is forced off',
             remove_when='mmengine loads checkpoints with weights_only=True '
             'and names the file it failed to read',
@@ -435,9 +430,9 @@ WORKAROUNDS: Dict[str, Workaround] = {
             applied_by='nothing',
             upstream='mmrazor 1.0.0 with mmpretrain (no mmcls)',
             symptom='mmrazor modules that import mmcls are placeholders: '
-            '`KDSoftCELoss`, `PackCRDClsInputs` and `CRDDataset` raise '
-            'when built (and CRDDataset builds a ragged `np.asarray` that '
-            'numpy >= 1.24 rejects).',
+            '`KDSoftCELoss` fails when called, `PackCRDClsInputs` when '
+            'built, and so does CRD with `CRDDataset` (which also builds a '
+            'ragged `np.asarray` that numpy >= 1.24 rejects).',
             how='not worked around: use `KLDivergence` for logit KD; CRD '
             'does not run with mmpretrain',
             remove_when='mmrazor supports mmpretrain',

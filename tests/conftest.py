@@ -18,6 +18,8 @@ import projkd_mm  # noqa: F401  (compat layer + registries)
 from projkd_mm.datasets import write_idx_dataset
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+# The tools' support package (tools/projkd_tools), as the tools see it.
+sys.path.append(osp.join(REPO, 'tools'))
 FMNIST_DIR = osp.join(REPO, 'configs', 'projkd', 'fashion_mnist')
 PEFD_FMNIST = osp.join(FMNIST_DIR, 'pefd_ens3_resnet14_resnet8_10e_fmnist.py')
 

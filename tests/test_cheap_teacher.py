@@ -16,8 +16,8 @@ from conftest import (
     tiny_run_options,
 )
 from mmengine.config import Config
-from mmrazor.registry import MODELS
 
+from projkd_mm.utils.build import build_model
 from projkd_mm.utils.checkpoint import load_checkpoint_file
 
 CHEAP = dict(teacher_dtype='bf16', teacher_memory_format='channels_last')
@@ -26,11 +26,8 @@ FP32 = dict(teacher_dtype='fp32', teacher_memory_format='contiguous')
 
 def build(teacher_ckpt, seed=0, **model_overrides):
     cfg = Config.fromfile(PEFD_FMNIST)
-    cfg.model.teacher_ckpt = teacher_ckpt
-    cfg.model.update(model_overrides)
-    cfg.model.setdefault('data_preprocessor', cfg.data_preprocessor)
     torch.manual_seed(seed)  # the same student and projectors every time
-    return MODELS.build(cfg.model)
+    return build_model(cfg, teacher_ckpt=teacher_ckpt, **model_overrides)
 
 
 def batch(n=8, seed=0):
@@ -223,14 +220,15 @@ def val_records(work_dir):
 
 
 def runner_for(work_dir, digits_root, teacher_ckpt, name, **options):
-    from mmengine.runner import Runner
+    from mmengine.registry import RUNNERS
     cfg = Config.fromfile(PEFD_FMNIST)
     cfg.merge_from_dict(tiny_run_options(digits_root, **{
         'model.teacher_ckpt': teacher_ckpt, 'train_cfg.max_epochs': 3,
         **options}))
     cfg.work_dir = str(work_dir)
     cfg.experiment_name = name
-    return Runner.from_cfg(cfg)
+    # As OpenMMLab's tools build it: the configs' runner_type.
+    return RUNNERS.build(cfg)
 
 
 def test_frozen_teacher_is_evaluated_once_per_process_and_after_resume(

@@ -8,19 +8,15 @@ import torch
 from conftest import PEFD_FMNIST, build_teacher_checkpoint
 from conftest import fmnist_batch as batch
 from mmengine.config import Config
-from mmrazor.registry import MODELS
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from projkd_mm.utils.build import build_model
 from projkd_mm.utils.checkpoint import CheckpointError, load_checkpoint_file
 
 
 def build(teacher_ckpt=None, **model_overrides):
     cfg = Config.fromfile(PEFD_FMNIST)
-    cfg.model.teacher_ckpt = teacher_ckpt
-    cfg.model.update(model_overrides)
-    # The Runner merges the top-level data_preprocessor into the model.
-    cfg.model.setdefault('data_preprocessor', cfg.data_preprocessor)
-    return MODELS.build(cfg.model)
+    return build_model(cfg, teacher_ckpt=teacher_ckpt, **model_overrides)
 
 
 def loss_of(model, data):
@@ -213,9 +209,7 @@ def test_connector_width_mismatch_fails_at_first_forward_naming_shapes(
         connectors=dict(projector=dict(out_channels=32))))
     cfg = Config.fromfile(PEFD_FMNIST)
     cfg.merge_from_dict(dict(model=cfg_change))
-    cfg.model.teacher_ckpt = teacher_ckpt
-    cfg.model.data_preprocessor = cfg.data_preprocessor
-    model = MODELS.build(cfg.model)
+    model = build_model(cfg, teacher_ckpt=teacher_ckpt)
     with pytest.raises(ValueError) as err:
         loss_of(model, batch())
     message = str(err.value)

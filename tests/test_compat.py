@@ -296,11 +296,11 @@ def test_mmcls_components_of_mmrazor_are_listed_as_not_working():
         pytest.skip('mmcls is importable here')
     import torch
     from mmrazor.registry import MODELS, TRANSFORMS
-    loss = MODELS.build(dict(type='KDSoftCELoss'))
+    loss = MODELS.build(dict(type='KDSoftCELoss', _scope_='mmrazor'))
     with pytest.raises(TypeError, match='PlaceHolder'):
         loss(torch.randn(2, 5), torch.randn(2, 5))
     with pytest.raises(ImportError, match='`mmcls` is not installed'):
-        TRANSFORMS.build(dict(type='PackCRDClsInputs'))
+        TRANSFORMS.build(dict(type='PackCRDClsInputs', _scope_='mmrazor'))
 
 
 def test_unknown_or_non_patch_names_are_clear_errors():

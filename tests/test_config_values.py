@@ -3,21 +3,21 @@ method are build-time errors naming the key."""
 import pytest
 from conftest import PEFD_FMNIST
 from mmengine.config import Config
-from mmrazor.registry import MODELS
+
+from projkd_mm.utils.build import build_model
 
 
 def build(**changes):
     cfg = Config.fromfile(PEFD_FMNIST)
     cfg.model.teacher_ckpt = None
     cfg.model.allow_random_teacher = True
-    cfg.model.setdefault('data_preprocessor', cfg.data_preprocessor)
     for key, value in changes.items():
         node = cfg.model
         *path, last = key.split('.')
         for part in path:
             node = node[part]
         node[last] = value
-    return MODELS.build(cfg.model)
+    return build_model(cfg)
 
 
 @pytest.mark.parametrize('key,value,message', [

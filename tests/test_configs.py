@@ -11,6 +11,7 @@ from mmengine.registry import LOOPS
 from mmrazor.registry import MODELS as RAZOR_MODELS
 
 from projkd_mm.engine import FrozenTeacherDistillValLoop
+from projkd_mm.utils.build import build_model
 
 CONFIGS = sorted(
     p for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'),
@@ -39,20 +40,16 @@ def test_config_builds(path, tmp_path):
     cfg = Config.fromfile(path)
     assert cfg.custom_imports == dict(imports=['projkd_mm'],
                                       allow_failed_imports=False)
-    model_cfg = cfg.model
-    if 'teacher' in model_cfg:
-        model_cfg.teacher_ckpt = _local_teacher_checkpoint(cfg, tmp_path)
-    model_cfg.setdefault('data_preprocessor', cfg.get('data_preprocessor'))
-    if 'teacher' in model_cfg:
-        model = RAZOR_MODELS.build(model_cfg)
+    if 'teacher' in cfg.model:
+        model = build_model(
+            cfg, teacher_ckpt=_local_teacher_checkpoint(cfg, tmp_path))
         assert type(model).__name__ == 'CheckedSingleTeacherDistill'
         assert model.distiller.distill_losses  # something is distilled
         # The frozen teacher is validated once per process.
         assert cfg.val_cfg.type == 'FrozenTeacherDistillValLoop'
         assert LOOPS.get(cfg.val_cfg.type) is FrozenTeacherDistillValLoop
     else:
-        from mmpretrain.registry import MODELS
-        model = MODELS.build(model_cfg)
+        model = build_model(cfg)
     assert sum(p.numel() for p in model.parameters()) > 0
 
 
@@ -119,7 +116,7 @@ RUNNER_KEYS = {
     'test_evaluator', 'optim_wrapper', 'param_scheduler', 'default_hooks',
     'custom_hooks', 'env_cfg', 'log_processor', 'log_level', 'load_from',
     'resume', 'randomness', 'default_scope', 'visualizer', 'vis_backends',
-    'launcher', 'work_dir', 'custom_imports', 'auto_scale_lr',
+    'launcher', 'work_dir', 'custom_imports', 'auto_scale_lr', 'runner_type',
     'dataset_type', 'data_root',  # variables of the dataset bases
     'train_pipeline', 'test_pipeline',  # read by the dataloaders' bases
     # read as _base_.<name> by the child configs:

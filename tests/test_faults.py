@@ -16,8 +16,8 @@ import numpy as np
 import torch
 from conftest import PEFD_FMNIST, REPO, options_to_argv, tiny_run_options
 
-from projkd_mm.engine.experiment import read_val_curve
 from projkd_mm.utils.checkpoint import load_checkpoint_file
+from projkd_tools.experiment import read_val_curve
 
 TRAIN = osp.join(REPO, 'tools', 'train.py')
 # The runs stay on the CPU even where a GPU is visible.

@@ -17,6 +17,7 @@ from conftest import FMNIST_DIR, PEFD_FMNIST, REPO
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
+from projkd_mm.utils.build import build_model
 from projkd_mm.utils.checkpoint import CheckpointError
 
 DOC = osp.join(REPO, 'docs', 'misconfigurations.md')
@@ -296,16 +297,13 @@ def files(tmp_path_factory, teacher_ckpt, digits_root):
 
 def build(cfg, stage):
     """What the Runner builds from ``cfg`` at ``stage``."""
-    from mmengine.registry import MODELS as ROOT_MODELS
     from mmpretrain.registry import DATASETS
     from mmrazor.registry import MODELS
     if stage == 'dataset':
         return DATASETS.build(cfg.train_dataloader.dataset)
-    cfg.model.data_preprocessor = cfg.data_preprocessor
     if stage == 'runner-model':
-        # The Runner builds with the config's default_scope.
-        with DefaultScope.overwrite_default_scope(cfg.default_scope):
-            return ROOT_MODELS.build(cfg.model)
+        return build_model(cfg)
+    cfg.model.data_preprocessor = cfg.data_preprocessor
     model = MODELS.build(cfg.model)
     if stage == 'optimizer':
         from mmengine.optim import build_optim_wrapper
@@ -358,3 +356,30 @@ def test_the_docs_table_lists_exactly_the_tested_cases():
     assert len(documented) == len(set(documented))
     assert sorted(documented) == sorted(case[0] for case in CASES)
     assert len(CASES) >= 20
+
+
+def test_the_argument_side_names_check_can_be_switched_off(files):
+    """``s_feature`` fed by the teacher and ``t_feature`` by the student:
+    the naming heuristic refuses it, ``skip_checks`` lets it build."""
+    def swapped():
+        cfg = fashion_mnist_config(files)
+        mapping(cfg, 's_feature').update(from_student=False)
+        mapping(cfg, 's_feature').pop('connector')
+        mapping(cfg, 't_feature').update(from_student=True,
+                                         connector='projector')
+        return cfg
+    with pytest.raises(ValueError, match="by its name 's_feature' is the "
+                       "student's input"):
+        build(swapped(), 'model')
+    cfg = swapped()
+    cfg.model.skip_checks = ['argument-side-names']
+    build(cfg, 'forward')
+
+
+def test_unknown_check_names_are_refused(files):
+    cfg = fashion_mnist_config(files)
+    cfg.model.skip_checks = ['argument-side-name']
+    with pytest.raises(ValueError, match="no check named "
+                       "'argument-side-name'. Did you mean "
+                       "'argument-side-names'"):
+        build(cfg, 'model')

@@ -13,9 +13,9 @@ import torch
 from mmengine.config import Config
 from mmpretrain.registry import MODELS as CLS_MODELS
 from mmpretrain.structures import DataSample
-from mmrazor.registry import MODELS as RAZOR_MODELS
 
 import projkd_mm  # noqa: F401  (compat layer + registries)
+from projkd_mm.utils.build import build_model
 from projkd_mm.utils.checkpoint import (
     CheckpointError,
     extract_state_dict,
@@ -28,30 +28,33 @@ from projkd_mm.utils.convert import (
     ArchSpec,
     build_classifier,
     convert_checkpoint,
-    converter_main,
 )
+from projkd_mm.zoo import (
+    CIFAR100_PAIRS,
+    MOBILENET_V1,
+    archs_table,
+    cifar_pair,
+    cifar_pairs_table,
+    imagenet_pairs_table,
+    readme_pairs_table,
+)
+from projkd_tools.cli import converter_main
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
+# Tensors in the reference model's state dict, per arch (a fact of the
+# reference code's layout). Parameter counts and widths: projkd_mm.zoo.
+REFERENCE_TENSORS = {
+    'resnet8x4': 62, 'resnet32x4': 206, 'wrn_40_2': 227, 'wrn_40_1': 226,
+    'wrn_16_2': 83, 'vgg13': 72, 'vgg8': 37, 'ResNet50': 320,
+    'MobileNetV2': 320, 'ShuffleV1': 296, 'ShuffleV2': 338, 'resnet56': 344,
+    'resnet20': 128, 'resnet110': 668, 'resnet32': 200,
+}
 # arch: (parameters of the ImageClassifier with a 100-class head,
 #        penultimate width, tensors in the reference model's state dict).
 REFERENCE = {
-    'resnet8x4': (1_233_540, 256, 62),
-    'resnet32x4': (7_433_860, 256, 206),
-    'wrn_40_2': (2_255_156, 128, 227),
-    'wrn_40_1': (569_780, 64, 226),
-    'wrn_16_2': (703_284, 128, 83),
-    'vgg13': (9_462_180, 512, 72),
-    'vgg8': (3_965_028, 512, 37),
-    'ResNet50': (23_705_252, 2048, 320),
-    'MobileNetV2': (812_836, 1280, 320),
-    # 100 classes; the reference constructor's default of 10 gives 862,768.
-    'ShuffleV1': (949_258, 960, 296),
-    'ShuffleV2': (1_355_528, 1024, 338),
-    'resnet56': (861_620, 64, 344),
-    'resnet20': (278_324, 64, 128),
-    'resnet110': (1_736_564, 64, 668),
-    'resnet32': (472_756, 64, 200),
+    arch: (REPDISTILLER_ARCHS[arch].params, REPDISTILLER_ARCHS[arch].feat_dim,
+           tensors) for arch, tensors in REFERENCE_TENSORS.items()
 }
 
 # Names that only the reference layout has: a converter that drops or
@@ -71,23 +74,10 @@ REFERENCE_KEYS = {
                   'conv2.weight', 'bn2.running_var', 'linear.weight'],
 }
 
-# The pairs of the issue: config file -> (teacher arch, student arch).
-CIFAR_PAIRS = {
-    'pefd_wrn-40-2_wrn-16-2_240e_cifar100.py': ('wrn_40_2', 'wrn_16_2'),
-    'pefd_wrn-40-2_wrn-40-1_240e_cifar100.py': ('wrn_40_2', 'wrn_40_1'),
-    'pefd_resnet56_resnet20_240e_cifar100.py': ('resnet56', 'resnet20'),
-    'pefd_resnet110_resnet32_240e_cifar100.py': ('resnet110', 'resnet32'),
-    'pefd_resnet32x4_resnet8x4_240e_cifar100.py': ('resnet32x4', 'resnet8x4'),
-    'pefd_vgg13_vgg8_240e_cifar100.py': ('vgg13', 'vgg8'),
-    'pefd_resnet50_mobilenetv2_240e_cifar100.py': ('ResNet50', 'MobileNetV2'),
-    'pefd_resnet32x4_shufflev1_240e_cifar100.py': ('resnet32x4', 'ShuffleV1'),
-    'pefd_resnet32x4_shufflev2_240e_cifar100.py': ('resnet32x4', 'ShuffleV2'),
-    'pefd_wrn-40-2_shufflev1_240e_cifar100.py': ('wrn_40_2', 'ShuffleV1'),
-    'pefd_vgg13_mobilenetv2_240e_cifar100.py': ('vgg13', 'MobileNetV2'),
-}
+# config file -> (teacher arch, student arch), from the one zoo table.
+CIFAR_PAIRS = {p.config: (p.teacher, p.student) for p in CIFAR100_PAIRS}
 IMAGENET_CONFIGS = ['r50_mbv1_imagenet_ens3.py', 'r50_mbv1_imagenet_ens1.py',
                     'r50_mbv1_imagenet_kd.py']
-MOBILENET_V1 = ArchSpec(dict(type='MobileNetV1'), 1024, 'fc')
 
 
 def num_params(model: torch.nn.Module) -> int:
@@ -130,7 +120,7 @@ def test_backbone_has_reference_size_and_width(arch):
 
 def test_imagenet_mobilenet_v1_has_reference_size_and_width():
     model = build_classifier(MOBILENET_V1, num_classes=1000)
-    assert num_params(model) == 4_231_976
+    assert num_params(model) == MOBILENET_V1.params == 4_231_976
     (feature, ) = model.extract_feat(torch.randn(1, 3, 64, 64))
     assert feature.shape == (1, 1024) and feature.min() >= 0
 
@@ -152,10 +142,7 @@ def _build_with_local_teacher(cfg: Config, tmp_path) -> torch.nn.Module:
     randomise_bn(teacher)
     ckpt = str(tmp_path / 'teacher.pth')
     torch.save(teacher.state_dict(), ckpt)
-    cfg.model.teacher_ckpt = ckpt
-    # What the Runner does with the top-level data_preprocessor.
-    cfg.model.setdefault('data_preprocessor', cfg.data_preprocessor)
-    model = RAZOR_MODELS.build(cfg.model)
+    model = build_model(cfg, teacher_ckpt=ckpt)
     for key, value in model.teacher.state_dict().items():
         assert torch.equal(value, teacher.state_dict()[key]), key
     return model
@@ -189,9 +176,12 @@ def test_cifar_pair_builds_and_distils(name, tmp_path):
     assert (projector.in_channels, projector.out_channels,
             projector.num_projectors) == (REFERENCE[student_arch][1],
                                           REFERENCE[teacher_arch][1], 3)
-    expected_lr = 0.01 if student_arch in ('MobileNetV2', 'ShuffleV1',
-                                           'ShuffleV2') else 0.05
-    assert cfg.optim_wrapper.optimizer.lr == expected_lr
+    assert cfg.optim_wrapper.optimizer.lr == cifar_pair(
+        teacher_arch, student_arch).lr
+    # The reference's recipe: 0.01 for MobileNetV2/ShuffleNet students.
+    assert cfg.optim_wrapper.optimizer.lr == (
+        0.01 if student_arch in ('MobileNetV2', 'ShuffleV1', 'ShuffleV2')
+        else 0.05)
 
     losses = _distill_step(model, 32)
     # Post-ReLU features have cos >= 0, so 25 x mean(1 - cos) is in [0, 25].
@@ -315,9 +305,26 @@ def test_converter_rejects_an_unknown_arch(tmp_path):
 def test_converter_command_line_reports_errors_and_success(tmp_path, capsys):
     src, dst = str(tmp_path / 'r.pth'), str(tmp_path / 'out' / 'r.pth')
     _reference_checkpoint('resnet20', src)
-    assert converter_main(REPDISTILLER_ARCHS, 'RepDistiller', 'd',
+    assert converter_main(tuple(REPDISTILLER_ARCHS), 'RepDistiller', 'd',
                           [src, dst, '--arch', 'resnet56']) == 1
     assert 'fits --arch resnet20' in capsys.readouterr().err
-    assert converter_main(REPDISTILLER_ARCHS, 'RepDistiller', 'd',
+    assert converter_main(tuple(REPDISTILLER_ARCHS), 'RepDistiller', 'd',
                           [src, dst, '--arch', 'resnet20']) == 0
     assert 'Wrote' in capsys.readouterr().out and osp.isfile(dst)
+
+
+def test_docs_and_readme_show_the_one_zoo_table():
+    with open(osp.join(REPO, 'docs', 'model_zoo.md')) as f:
+        docs = f.read()
+    for table in (cifar_pairs_table(), imagenet_pairs_table(),
+                  archs_table()):
+        assert table in docs, ('docs/model_zoo.md is out of date: paste '
+                               'the output of `python -m projkd_mm.zoo`')
+    with open(osp.join(REPO, 'README.md')) as f:
+        assert readme_pairs_table() in f.read()
+
+
+def test_every_cifar_config_is_a_zoo_pair():
+    on_disk = {osp.basename(p) for p in glob.glob(
+        osp.join(REPO, 'configs', 'projkd', 'cifar100', '*.py'))}
+    assert on_disk == set(CIFAR_PAIRS)

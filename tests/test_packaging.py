@@ -63,9 +63,17 @@ def test_a_wheel_install_serves_its_configs_as_bases(tmp_path, digits_root,
     ``projkd_mm::projkd/fashion_mnist/...``. The dependencies come from
     this environment's site-packages through a path entry (the fresh
     environment has no network); projkd_mm itself only from the wheel."""
+    # From a copy of the sources, so that no build/ or .mim/ of an earlier
+    # build in the work tree can slip into the wheel (nor one be left there).
+    import shutil
+    source = tmp_path / 'source'
+    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(
+        '.git', '.venv', 'build', '.mim', 'work_dirs', 'data', '*.egg-info',
+        '__pycache__', '.pytest_cache', '.ruff_cache'))
     wheels = tmp_path / 'wheels'
     run([sys.executable, '-m', 'pip', 'wheel', '--no-deps',
-         '--no-build-isolation', '-q', '-w', str(wheels), REPO], cwd=REPO)
+         '--no-build-isolation', '-q', '-w', str(wheels), str(source)],
+        cwd=tmp_path)
     wheel, = wheels.glob('projkd_mm-*.whl')
     import zipfile
     names = zipfile.ZipFile(wheel).namelist()
@@ -100,10 +108,12 @@ def test_a_wheel_install_serves_its_configs_as_bases(tmp_path, digits_root,
         import projkd_mm
         assert projkd_mm.__file__.startswith({str(venv)!r}), projkd_mm.__file__
         from mmengine.config import Config
-        from mmengine.runner import Runner
+        from mmengine.registry import RUNNERS
         cfg = Config.fromfile('my_distill.py')
         cfg.merge_from_dict({options!r})
-        Runner.from_cfg(cfg).train()
+        runner = RUNNERS.build(cfg)  # as OpenMMLab's tools build it
+        assert type(runner).__name__ == 'SafeCheckpointRunner'
+        runner.train()
         assert osp.isfile(osp.join(cfg.work_dir, 'epoch_1.pth'))
         print('TRAINED', cfg.model.type)
         ''')

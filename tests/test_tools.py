@@ -129,13 +129,9 @@ def test_two_runs_cannot_share_a_work_dir(tmp_path, run_tool):
 
 
 def test_resume_with_persistent_workers_warns(capsys):
-    import importlib.util
-
     from mmengine.config import Config
-    spec = importlib.util.spec_from_file_location(
-        'train_tool', osp.join(REPO, 'tools', 'train.py'))
-    train = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(train)
+
+    from projkd_tools import training as train
     cfg = Config.fromfile(osp.join(
         REPO, 'configs', 'projkd', 'cifar100',
         'pefd_resnet32x4_resnet8x4_240e_cifar100.py'))
@@ -256,7 +252,8 @@ TOOL_SCRIPTS = sorted(
     osp.relpath(path, REPO)
     for path in glob.glob(osp.join(REPO, 'tools', '**', '*.py'),
                           recursive=True)
-    if not osp.basename(path).startswith('_'))  # _cli.py: a helper, no tool
+    # projkd_tools/: the tools' support package, no tool.
+    if osp.dirname(path) != osp.join(REPO, 'tools', 'projkd_tools'))
 
 # Runs a tool as `python TOOL ARGS...` would, then reports its exit code and
 # which heavy packages it imported.
@@ -295,6 +292,7 @@ def test_converter_tools_parse_exactly_as_the_converter(name, table, capsys):
     import importlib.util
 
     from projkd_mm.utils import convert
+    from projkd_tools.cli import converter_main
     spec = importlib.util.spec_from_file_location(
         f'converter_{name}',
         osp.join(REPO, 'tools', 'model_converters', f'{name}.py'))
@@ -306,8 +304,7 @@ def test_converter_tools_parse_exactly_as_the_converter(name, table, capsys):
         tool.parse_args(['--help'])
     fast = capsys.readouterr().out
     with pytest.raises(SystemExit):
-        convert.converter_main(archs, tool.SOURCE, tool.DESCRIPTION,
-                               ['--help'])
+        converter_main(tool.ARCHS, tool.SOURCE, tool.DESCRIPTION, ['--help'])
     assert capsys.readouterr().out == fast
 
 

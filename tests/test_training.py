@@ -46,12 +46,11 @@ def test_train_validate_save_resume_and_export(tmp_path, digits_root,
 
     from mmengine.config import Config
     from mmpretrain.apis import init_model
-    from mmrazor.registry import MODELS
+
+    from projkd_mm.utils.build import build_model
     plain = init_model(student_cfg, exported, device='cpu')
     cfg = Config.fromfile(PEFD_FMNIST)
-    cfg.model.teacher_ckpt = teacher_ckpt
-    cfg.model.data_preprocessor = cfg.data_preprocessor
-    distill = MODELS.build(cfg.model)
+    distill = build_model(cfg, teacher_ckpt=teacher_ckpt)
     distill.load_state_dict(ckpt['state_dict'])
     distill.eval()
     x = torch.rand(3, 1, 28, 28) * 255

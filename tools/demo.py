@@ -17,6 +17,7 @@ import time
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
+sys.path.append(osp.join(REPO, 'tools'))
 # torch, mmengine and projkd_mm are imported after parse_args(), so --help
 # and argument errors answer at once. For the help text only; the data
 # search uses projkd_mm.datasets.DEBIAN_FASHION_MNIST (tests check they
@@ -94,7 +95,7 @@ def plot(curves: dict, path: str) -> None:
 def main(argv=None) -> int:
     args = parse_args(argv)
     from projkd_mm.datasets import DatasetFilesError
-    from projkd_mm.engine.experiment import loader_options, train_config
+    from projkd_tools.experiment import loader_options, train_config
     start = time.time()
     try:
         data_root = find_data(args)

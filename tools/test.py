@@ -17,7 +17,11 @@ if TOOLS not in sys.path:
 
 # Light imports only up to parse_args(): torch, mmengine and projkd_mm are
 # imported in main(), once the arguments are known to be good.
-from _cli import add_common_args, cfg_options_dict, import_projkd_mm
+from projkd_tools.cli import (
+    add_common_args,
+    cfg_options_dict,
+    import_projkd_mm,
+)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -33,7 +37,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> None:
     args = parse_args(argv)
     import_projkd_mm()
-    from projkd_mm.engine.runner_setup import finish_distributed, load_config
+    from projkd_tools.runner_setup import finish_distributed, load_config
     args.cfg_options = cfg_options_dict(args.cfg_options)
     cfg = load_config(args)
     cfg.load_from = args.checkpoint
@@ -45,6 +49,9 @@ def main(argv=None) -> None:
         cfg.model.allow_random_teacher = True
 
     from mmengine.model import is_model_wrapper
+
+    # As OpenMMLab's tools do: the config's runner_type, if it names one.
+    from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
 
     from projkd_mm.utils.checkpoint import (
@@ -53,7 +60,8 @@ def main(argv=None) -> None:
         extract_state_dict,
         load_checkpoint_file,
     )
-    runner = Runner.from_cfg(cfg)
+    runner = (RUNNERS.build(cfg) if 'runner_type' in cfg
+              else Runner.from_cfg(cfg))
     model = runner.model.module if is_model_wrapper(runner.model) \
         else runner.model
     state_dict = extract_state_dict(

@@ -12,11 +12,8 @@ Multi-GPU: tools/dist_train.sh CONFIG GPUS. On a machine without GPUs the
 same launcher runs CPU processes that talk over gloo.
 """
 import argparse
-import contextlib
-import glob
 import os
 import os.path as osp
-import re
 import sys
 
 TOOLS = osp.dirname(osp.abspath(__file__))
@@ -26,7 +23,11 @@ if TOOLS not in sys.path:
 
 # Light imports only up to parse_args(): torch, mmengine and projkd_mm are
 # imported in main(), once the arguments are known to be good.
-from _cli import add_common_args, cfg_options_dict, import_projkd_mm
+from projkd_tools.cli import (
+    add_common_args,
+    cfg_options_dict,
+    import_projkd_mm,
+)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -82,7 +83,16 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> None:
     args = parse_args(argv)
     import_projkd_mm()
-    from projkd_mm.engine.runner_setup import finish_distributed, load_config
+    from projkd_tools.runner_setup import finish_distributed, load_config
+    from projkd_tools.training import (
+        delete_earlier_checkpoints,
+        earlier_checkpoints,
+        latest_checkpoint,
+        refuse_earlier_checkpoints,
+        runner_class,
+        warn_inexact_resume,
+        work_dir_lock,
+    )
     args.cfg_options = cfg_options_dict(args.cfg_options)
     cfg = load_config(args)
 
@@ -126,181 +136,10 @@ def main(argv=None) -> None:
                 and os.environ.get('RANK', '0') == '0'):
             # Under the lock: no other run is writing these files now.
             delete_earlier_checkpoints(cfg, earlier_checkpoints(cfg))
-        runner = runner_class(args.channels_last).from_cfg(cfg)
+        runner = runner_class(args.channels_last,
+                              cfg.get('runner_type', 'Runner')).from_cfg(cfg)
         runner.train()
     finish_distributed()
-
-
-def warn_inexact_resume(cfg) -> None:
-    """Say so when the loader settings make a resume differ."""
-    loader = cfg.get('train_dataloader') or {}
-    if loader.get('num_workers', 0) and loader.get('persistent_workers'):
-        print('warning: resuming with train_dataloader.num_workers='
-              f"{loader['num_workers']} and persistent_workers=True: the "
-              "workers' random generators restart after a resume, so data "
-              'augmentation (and the final weights) will differ from an '
-              'uninterrupted run. For an exact resume pass --cfg-options '
-              'train_dataloader.persistent_workers=False (or '
-              'train_dataloader.num_workers=0); see docs/faq.md.',
-              file=sys.stderr)
-
-
-# The names MMEngine's CheckpointHook gives checkpoints by default
-# (filename_tmpl 'epoch_{}.pth' or 'iter_{}.pth', save_best's 'best_*'),
-# and their '.tmp' while projkd_mm writes them.
-RUNNER_CHECKPOINTS = ('epoch_*.pth', 'iter_*.pth', 'best_*.pth')
-
-
-def earlier_checkpoints(cfg) -> list:
-    """Paths of checkpoints an earlier run left in ``cfg.work_dir``.
-
-    Only the Runner's own files count (``last_checkpoint`` and checkpoints
-    named as the CheckpointHook names them), never other ``.pth`` files
-    kept there, a teacher say.
-    """
-    work_dir = cfg.work_dir
-    if not osp.isdir(work_dir):
-        return []
-    patterns = set(RUNNER_CHECKPOINTS)
-    hook = (cfg.get('default_hooks') or {}).get('checkpoint') or {}
-    template = hook.get('filename_tmpl')
-    if template:
-        patterns.add(re.sub(r'\{[^}]*\}', '*', template))
-    found = set()
-    for pattern in patterns:
-        for suffix in ('', '.tmp'):
-            found.update(glob.glob(osp.join(glob.escape(work_dir),
-                                            pattern + suffix)))
-    pointer = osp.join(work_dir, 'last_checkpoint')
-    if osp.isfile(pointer):
-        found.add(pointer)
-    return sorted(p for p in found if osp.isfile(p))
-
-
-def _names(paths: list, most: int = 6) -> str:
-    names = [osp.basename(p) for p in paths]
-    if len(names) > most:
-        names = names[:most - 1] + [f'... ({len(paths) - most + 1} more)']
-    return ', '.join(names)
-
-
-def refuse_earlier_checkpoints(work_dir: str, earlier: list) -> None:
-    """SystemExit: a fresh run would overwrite an earlier run's files."""
-    sys.exit(f'error: the work dir {work_dir} holds the checkpoints of an '
-             f'earlier run ({_names(earlier)}), which a new run would '
-             'overwrite. Pass --resume to continue that run, another '
-             '--work-dir to keep it, or --overwrite to delete its '
-             'checkpoints and start over. Nothing was written.')
-
-
-def delete_earlier_checkpoints(cfg, earlier: list) -> None:
-    """``--overwrite``: delete them, unless the config reads one of them
-    (``load_from``, ``model.teacher_ckpt``, ...): then SystemExit."""
-    doomed = {osp.realpath(p): p for p in earlier}
-    used = [(key, value) for key, value in _strings(cfg.to_dict())
-            if osp.realpath(value) in doomed]
-    if used:
-        key, value = used[0]
-        sys.exit(f'error: --overwrite would delete {value}, which the '
-                 f'config reads ({key}={value!r}). Copy it out of the work '
-                 f'dir {cfg.work_dir} and point {key} at the copy, or pass '
-                 'another --work-dir.')
-    for path in earlier:
-        os.remove(path)
-    if earlier:
-        print(f'--overwrite: deleted the checkpoints of the earlier run in '
-              f'{cfg.work_dir} ({_names(earlier)}); starting over.',
-              flush=True)
-
-
-def _strings(node, key: str = ''):
-    """(dotted key, value) of every string in a config dict."""
-    if isinstance(node, dict):
-        for name, value in node.items():
-            yield from _strings(value, f'{key}.{name}' if key else str(name))
-    elif isinstance(node, (list, tuple)):
-        for i, value in enumerate(node):
-            yield from _strings(value, f'{key}.{i}')
-    elif isinstance(node, str) and node:
-        yield key, node
-
-
-@contextlib.contextmanager
-def work_dir_lock(work_dir: str):
-    """Hold ``WORK_DIR/.train.lock`` so two runs never share a work dir.
-
-    Only the main process (rank 0) locks: the ranks of one run share it.
-    """
-    if os.environ.get('RANK', '0') != '0':
-        yield
-        return
-    import fcntl
-    os.makedirs(work_dir, exist_ok=True)
-    path = osp.join(work_dir, '.train.lock')
-    with open(path, 'a') as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            sys.exit(f'error: another training run is using {work_dir} (it '
-                     f'holds {path}); two runs in one work dir would '
-                     'interleave their checkpoints. Wait for it, or pass '
-                     'another --work-dir.')
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def latest_checkpoint(work_dir: str) -> str:
-    """The file ``--resume`` (no value) resumes from, or SystemExit."""
-    pointer = osp.join(work_dir, 'last_checkpoint')
-    if not osp.isfile(pointer):
-        sys.exit(f'error: --resume: nothing to resume in {work_dir} (no '
-                 'last_checkpoint file there). Pass the checkpoint '
-                 '(--resume FILE), the --work-dir of the run, or leave '
-                 '--resume out to start from scratch.')
-    with open(pointer) as f:
-        target = f.read().strip()
-    if not osp.isfile(target):
-        sys.exit(f'error: --resume: {pointer} names {target!r}, which does '
-                 'not exist. Pass an existing checkpoint with --resume FILE '
-                 '(and fix or delete last_checkpoint).')
-    return target
-
-
-def runner_class(channels_last: bool) -> type:
-    """MMEngine's Runner with two additions: the model optionally in
-    channels-last layout right after building it (before DDP wraps it,
-    whose gradient buckets must see the final parameter layout), and a
-    clear error for ``--resume`` from a file without Runner state."""
-    import torch
-    from mmengine.runner import Runner
-
-    from projkd_mm.utils.checkpoint import CheckpointError
-
-    class TrainRunner(Runner):
-
-        def build_model(self, model):
-            model = super().build_model(model)
-            if channels_last:
-                model = model.to(memory_format=torch.channels_last)
-            return model
-
-        def resume(self, filename, *args, **kwargs):
-            try:
-                return super().resume(filename, *args, **kwargs)
-            except KeyError as err:
-                if not err.args or err.args[0] not in ('meta', 'epoch',
-                                                       'iter'):
-                    raise
-                raise CheckpointError(
-                    f'--resume: {filename!r} has no {err.args[0]!r} entry, '
-                    'so it is not a checkpoint a Runner wrote (a teacher or '
-                    'an exported model, say). Resume from an epoch_N.pth of '
-                    'the run, or start from these weights with --cfg-options '
-                    f'load_from={filename} and no --resume.') from None
-
-    return TrainRunner
 
 
 if __name__ == '__main__':

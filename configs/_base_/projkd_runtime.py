@@ -14,6 +14,13 @@ custom_imports = dict(imports=['projkd_mm'], allow_failed_imports=False)
 default_hooks = dict(
     checkpoint=dict(backend_args=dict(backend='atomic_local')))
 
+# Checkpoints (load_from, --resume) are read under projkd_mm's trust policy:
+# on torch >= 2.6 mmengine 0.10.7 cannot load its own checkpoints, and it
+# would execute a checkpoint's meta['config'] on resume
+# (projkd_mm/engine/runner.py). OpenMMLab tools build this Runner
+# (RUNNERS.build(cfg)); Runner.from_cfg ignores the key.
+runner_type = 'SafeCheckpointRunner'
+
 # To see the loss terms in TensorBoard (pip install tensorboard), put these
 # lines in the experiment config:
 # vis_backends = [dict(type='LocalVisBackend'),

@@ -1,7 +1,10 @@
 from projkd_mm.utils.checkpoint import (
-                                        CheckpointError,
-                                        load_checkpoint_file,
-                                        load_state_dict_strict,
+    CheckpointError,
+    load_checkpoint_file,
+    load_state_dict_strict,
+    load_weights_strict,
+    split_state_dict,
 )
 
-__all__ = ['CheckpointError', 'load_checkpoint_file', 'load_state_dict_strict']
+__all__ = ['CheckpointError', 'load_checkpoint_file', 'load_state_dict_strict',
+           'load_weights_strict', 'split_state_dict']

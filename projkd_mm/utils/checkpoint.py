@@ -356,6 +356,21 @@ def _scan_pickle(data: bytes, path: str, what: str) -> None:
             return
 
 
+def refuse_if_weights_only_forced_off(filename: str) -> None:
+    """For loads projkd_mm leaves to mmengine (``torchvision://``,
+    ``open-mmlab://``, ...), which use ``torch.load``'s defaults: refuse
+    while ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` makes them unpickle code."""
+    flag = os.environ.get('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '0')
+    if flag.lower() in ('1', 'y', 'yes', 'true'):
+        prefix = filename.split('://')[0] + '://'
+        raise UnsafeCheckpointError(
+            f'Refusing to load {filename!r}: mmengine loads {prefix!r} '
+            'checkpoints with torch.load defaults, and '
+            'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD is set, which makes that load '
+            'unpickle arbitrary code. Unset it, or fetch the file and give '
+            'its local path.')
+
+
 def _inert(checkpoint: Any) -> Any:
     """Drop the keys that MMEngine/MMRazor turn into code or a config."""
     if not isinstance(checkpoint, dict):
@@ -457,6 +472,36 @@ def extract_state_dict(checkpoint: Mapping, what: str) -> 'OrderedDict':
         (k[len('module.'):] if k.startswith('module.') else k, v)
         for k, v in checkpoint.items())
     return state_dict
+
+
+#: Where a distillation Runner checkpoint keeps each model.
+STUDENT_PREFIX = 'architecture.'
+TEACHER_PREFIX = 'teacher.'
+
+
+def split_state_dict(state_dict: Mapping, prefix: str) -> 'OrderedDict':
+    """The entries of ``state_dict`` under ``prefix``, prefix removed: the
+    student (``'architecture.'``) or the teacher (``'teacher.'``) of a
+    distillation checkpoint. A prefix without its trailing dot means the
+    same as with it."""
+    if not prefix.endswith('.'):
+        prefix += '.'
+    return OrderedDict((k[len(prefix):], v) for k, v in state_dict.items()
+                       if k.startswith(prefix))
+
+
+def load_weights_strict(module: nn.Module, path: str, what: str) -> None:
+    """Load the weights of the file ``path`` into ``module``, strictly.
+
+    The one way projkd_mm loads a model's weights from a file: the file is
+    read under the trust policy (:func:`load_checkpoint_file`), its state
+    dict found in any usual layout (:func:`extract_state_dict`) and loaded
+    key for key and shape for shape (:func:`load_state_dict_strict`).
+    ``what`` names the file in errors, e.g. ``"teacher checkpoint
+    (model.teacher_ckpt='t.pth')"``.
+    """
+    state_dict = extract_state_dict(load_checkpoint_file(path, what), what)
+    load_state_dict_strict(module, state_dict, what)
 
 
 def _summarise(keys: List[str], limit: int = 8) -> str:

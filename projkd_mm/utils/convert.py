@@ -14,11 +14,9 @@ build, then saved as ``{'state_dict': ..., 'meta': ...}``.
 Used by ``tools/model_converters/repdistiller_to_mmpretrain.py`` and
 ``tools/model_converters/torchvision_resnet_to_mmpretrain.py``.
 """
-import argparse
 import os.path as osp
-import sys
 from collections import OrderedDict
-from typing import Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple
+from typing import Dict, List, Mapping, Optional
 
 import torch
 from mmpretrain.registry import MODELS
@@ -31,73 +29,11 @@ from projkd_mm.utils.checkpoint import (
     load_checkpoint_file,
     load_state_dict_strict,
 )
-
-
-class ArchSpec(NamedTuple):
-    """How one reference architecture maps onto an mmpretrain classifier.
-
-    Attributes:
-        backbone (dict): mmpretrain backbone config (registered type).
-        feat_dim (int): Penultimate width, the head's ``in_channels``.
-        classifier (str): The reference's classifier prefix, renamed to
-            ``head.fc``.
-        renames (tuple): ``(old, new)`` substrings replaced in backbone keys,
-            for layers mmpretrain names differently.
-    """
-    backbone: dict
-    feat_dim: int
-    classifier: str
-    renames: Tuple[Tuple[str, str], ...] = ()
-
-
-def _cifar_resnet(depth: int, x4: bool = False) -> ArchSpec:
-    filters = (32, 64, 128, 256) if x4 else (16, 16, 32, 64)
-    return ArchSpec(
-        dict(type='CifarResNet', depth=depth, num_filters=filters),
-        filters[3], 'fc')
-
-
-def _wrn(depth: int, widen_factor: int) -> ArchSpec:
-    return ArchSpec(
-        dict(type='CifarWideResNet', depth=depth, widen_factor=widen_factor),
-        64 * widen_factor, 'fc')
-
-
-def _vgg(depth: int) -> ArchSpec:
-    return ArchSpec(dict(type='CifarVGG', depth=depth), 512, 'classifier')
-
-
-#: The RepDistiller ``models.model_dict`` names (as in its checkpoint folders,
-#: e.g. ``resnet32x4_vanilla``), with 100-class CIFAR heads in mind.
-REPDISTILLER_ARCHS: Dict[str, ArchSpec] = {
-    **{f'resnet{d}': _cifar_resnet(d)
-       for d in (8, 14, 20, 32, 44, 56, 110)},
-    'resnet8x4': _cifar_resnet(8, x4=True),
-    'resnet32x4': _cifar_resnet(32, x4=True),
-    # The 4-stage "ResNet50" of RepDistiller's models/resnetv2.py is
-    # mmpretrain's ResNet_CIFAR layer for layer; only the shortcut's name
-    # differs.
-    'ResNet50': ArchSpec(
-        dict(type='ResNet_CIFAR', depth=50, out_indices=(3, )), 2048,
-        'linear', (('.shortcut.', '.downsample.'), )),
-    'wrn_16_1': _wrn(16, 1),
-    'wrn_16_2': _wrn(16, 2),
-    'wrn_40_1': _wrn(40, 1),
-    'wrn_40_2': _wrn(40, 2),
-    **{f'vgg{d}': _vgg(d) for d in (8, 11, 13, 16, 19)},
-    'MobileNetV2': ArchSpec(
-        dict(type='CifarMobileNetV2', width_mult=0.5), 1280, 'classifier.0'),
-    'ShuffleV1': ArchSpec(dict(type='CifarShuffleNetV1'), 960, 'linear'),
-    'ShuffleV2': ArchSpec(dict(type='CifarShuffleNetV2'), 1024, 'linear'),
-}
-
-#: torchvision ``resnetXX`` -> mmpretrain ``ResNet``: the same names.
-TORCHVISION_ARCHS: Dict[str, ArchSpec] = {
-    f'resnet{d}': ArchSpec(
-        dict(type='ResNet', depth=d, num_stages=4, out_indices=(3, ),
-             style='pytorch'), 512 if d < 50 else 2048, 'fc')
-    for d in (18, 34, 50, 101, 152)
-}
+from projkd_mm.zoo import (  # noqa: F401  (the converters' tables)
+    REPDISTILLER_ARCHS,
+    TORCHVISION_ARCHS,
+    ArchSpec,
+)
 
 
 def classifier_config(spec: ArchSpec, num_classes: int) -> dict:
@@ -270,30 +206,3 @@ def convert_checkpoint(src: str,
                 source_file=osp.basename(src), **_plain_meta(checkpoint))
     atomic_torch_save({'state_dict': converted, 'meta': meta}, dst)
     return meta
-
-
-def converter_main(archs: Mapping[str, ArchSpec], source: str,
-                   description: str,
-                   argv: Optional[Sequence[str]] = None) -> int:
-    """Command line of the converters in ``tools/model_converters/``.
-
-    Returns:
-        int: 0 on success, 1 with the reason on stderr otherwise.
-    """
-    parser = argparse.ArgumentParser(description=description)
-    parser.add_argument('src', help=f'{source} checkpoint (.pth)')
-    parser.add_argument('dst', help='output mmpretrain checkpoint (.pth)')
-    parser.add_argument('--arch', required=True, choices=list(archs),
-                        help='the architecture the checkpoint was trained '
-                        'as (its model name in the source zoo)')
-    args = parser.parse_args(argv)
-    try:
-        meta = convert_checkpoint(args.src, args.dst, args.arch, archs,
-                                  source, parser.prog)
-    except (CheckpointError, ValueError) as err:
-        print(f'error: {err}', file=sys.stderr)
-        return 1
-    print(f'Wrote {args.dst}: {meta["arch"]}, {meta["num_classes"]} classes'
-          f', checked against the mmpretrain ImageClassifier '
-          f'(backbone {archs[args.arch].backbone["type"]}).')
-    return 0

@@ -1,16 +1,15 @@
 """Turn a distillation checkpoint into a plain mmpretrain checkpoint."""
 import os.path as osp
-from collections import OrderedDict
 from typing import Callable, Dict, Optional
 
 from projkd_mm.fileio import atomic_torch_save
 from projkd_mm.utils.checkpoint import (
+    STUDENT_PREFIX,
     CheckpointError,
     extract_state_dict,
     load_checkpoint_file,
+    split_state_dict,
 )
-
-STUDENT_PREFIX = 'architecture.'
 
 
 def export_submodel(src: str, dst: str,
@@ -39,14 +38,10 @@ def export_submodel(src: str, dst: str,
         raise CheckpointError(
             f'The export would overwrite its source {src!r}: give another '
             'output file.')
-    if prefix and not prefix.endswith('.'):
-        prefix += '.'
     checkpoint = load_checkpoint_file(src, 'checkpoint to export')
     state_dict = extract_state_dict(checkpoint, f'checkpoint {src!r}')
     if prefix:
-        state_dict = OrderedDict((k[len(prefix):], v)
-                                 for k, v in state_dict.items()
-                                 if k.startswith(prefix))
+        state_dict = split_state_dict(state_dict, prefix)
         if not state_dict:
             raise CheckpointError(
                 f'{src!r} has no weights under {prefix!r}; it is not a '

@@ -88,10 +88,10 @@ def plot(rows: dict, labels: dict, teacher: dict, path: str) -> None:
 
 def main(argv=None) -> str:
     args = parse_args(argv)
-    from projkd_mm.engine.experiment import loader_options
-    similarity = load_tool('feature_similarity')
     sys.path.insert(0, osp.join(REPO, 'tools'))
-    from ablation import METHODS, TEACHER, TRAIN_POOL
+    from projkd_tools.experiment import loader_options
+    from projkd_tools.study import METHODS, TEACHER, TRAIN_POOL
+    similarity = load_tool('feature_similarity')
     results = json.load(open(osp.join(args.work_dir, 'results.json')))
     settings = results['settings']
     size = TRAIN_POOL if settings['full'] else settings['train_size']

@@ -117,10 +117,13 @@ from projkd_mm.analysis import (  # noqa: E402
     linear_cka,
 )
 from projkd_mm.utils.checkpoint import (  # noqa: E402
+    STUDENT_PREFIX,
+    TEACHER_PREFIX,
     CheckpointError,
     extract_state_dict,
     load_checkpoint_file,
     load_state_dict_strict,
+    split_state_dict,
 )
 
 ECE_BINS = 15
@@ -204,15 +207,10 @@ def read_weights(checkpoint: str) -> Tuple[Dict, Optional[Dict]]:
     state_dict = extract_state_dict(load_checkpoint_file(checkpoint, what),
                                     what)
 
-    def strip(prefix):
-        return {
-            k[len(prefix):]: v
-            for k, v in state_dict.items() if k.startswith(prefix)
-        }
-
-    student, teacher = strip('architecture.'), strip('teacher.')
+    student = split_state_dict(state_dict, STUDENT_PREFIX)
+    teacher = split_state_dict(state_dict, TEACHER_PREFIX)
     if not student:
-        if teacher or strip('distiller.'):
+        if teacher or split_state_dict(state_dict, 'distiller.'):
             raise CheckpointError(
                 f'The {what} is a distillation checkpoint without student '
                 'weights (no architecture.* keys, only teacher.* / '

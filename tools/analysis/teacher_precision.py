@@ -51,11 +51,11 @@ def predictions(cfg, mode: str, loader):
     import time
 
     import torch
-    from mmrazor.registry import MODELS
+
+    from projkd_mm.utils.build import build_model
     dtype, memory_format = mode.split(':')
-    model_cfg = cfg.model.copy()
-    model_cfg.update(teacher_dtype=dtype, teacher_memory_format=memory_format)
-    model = MODELS.build(model_cfg).eval()
+    model = build_model(cfg, teacher_dtype=dtype,
+                        teacher_memory_format=memory_format).eval()
     logits, labels, seconds = [], [], 0.0
     for data in loader:
         data = model.data_preprocessor(data, training=False)
@@ -83,7 +83,6 @@ def main(argv=None) -> int:
     cfg = Config.fromfile(args.config)
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
     cfg.model.teacher_ckpt = args.teacher_ckpt
-    cfg.model.setdefault('data_preprocessor', cfg.data_preprocessor)
     if 'FashionMNIST' in cfg.test_dataloader.dataset.type:
         default = osp.join(REPO, 'data', 'fashion_mnist')
         search = ([args.data_root] if args.data_root else

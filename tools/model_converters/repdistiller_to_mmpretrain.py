@@ -20,7 +20,7 @@ sys.path.insert(0, REPO)
 sys.path.append(osp.join(REPO, 'tools'))
 # torch, mmengine and projkd_mm are imported in main(), after the arguments
 # are parsed, so --help and argument errors answer at once.
-from _cli import parse_converter_args  # noqa: E402
+from projkd_tools.cli import converter_main, converter_parser  # noqa: E402
 
 SOURCE = 'RepDistiller'
 DESCRIPTION = (
@@ -35,16 +35,12 @@ ARCHS = ('resnet8', 'resnet14', 'resnet20', 'resnet32', 'resnet44', 'resnet56',
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    """The parser of projkd_mm.utils.convert.converter_main (same flags,
-    same help), without its imports."""
-    return parse_converter_args(argv, SOURCE, DESCRIPTION, ARCHS)
+    """The converter's flags, without heavy imports."""
+    return converter_parser(SOURCE, DESCRIPTION, ARCHS).parse_args(argv)
 
 
 def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    parse_args(argv)
-    from projkd_mm.utils.convert import REPDISTILLER_ARCHS, converter_main
-    return converter_main(REPDISTILLER_ARCHS, SOURCE, DESCRIPTION, argv)
+    return converter_main(ARCHS, SOURCE, DESCRIPTION, argv)
 
 
 if __name__ == '__main__':

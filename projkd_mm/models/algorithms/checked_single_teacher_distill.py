@@ -1,5 +1,5 @@
 from collections import deque
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence
 
 import torch
 from mmengine.dist import is_distributed
@@ -8,112 +8,14 @@ from mmrazor.models.algorithms import SingleTeacherDistill
 from mmrazor.models.utils import add_prefix
 from mmrazor.registry import MODELS
 
-from projkd_mm.models.algorithms.config_checks import check_distill_config
 from projkd_mm.models.algorithms.inplace import set_module_inplace_false
-from projkd_mm.utils.checkpoint import (
-    extract_state_dict,
-    load_checkpoint_file,
-    load_state_dict_strict,
+from projkd_mm.models.algorithms.teacher_precision import (
+    TEACHER_DTYPES,
+    cpu_bf16_supported,
+    resolve_teacher_dtype,
 )
-
-#: ``model.teacher_dtype`` values and the dtype the teacher's forward
-#: autocasts to (``'fp32'``: no autocast at all). ``'auto'`` becomes one of
-#: them at build time: :func:`resolve_teacher_dtype`.
-TEACHER_DTYPES = {
-    'fp32': torch.float32,
-    'bf16': torch.bfloat16,
-    'fp16': torch.float16,
-}
-TEACHER_DTYPE_VALUES = ('auto', *TEACHER_DTYPES)
-#: ``model.teacher_memory_format`` values.
-TEACHER_MEMORY_FORMATS = {
-    'contiguous': torch.contiguous_format,
-    'channels_last': torch.channels_last,
-}
-
-
-def _cuda_bf16_supported() -> bool:
-    """Native (not emulated) bfloat16 on the current CUDA device."""
-    try:
-        return torch.cuda.is_bf16_supported(including_emulation=False)
-    except TypeError:  # torch < 2.3 has no emulation and no argument
-        return torch.cuda.is_bf16_supported()
-
-
-def _cpu_bf16_supported() -> bool:
-    """Whether oneDNN runs bfloat16 convolutions natively on this CPU
-    (AVX512 / AVX512-BF16 / AMX). Without it, bf16 autocast still runs but
-    through slow reference kernels: 6.4x slower than fp32 for the
-    Fashion-MNIST teacher on an AVX2-only CPU."""
-    check = getattr(torch.ops.mkldnn, '_is_mkldnn_bf16_supported', None)
-    return bool(check()) if check is not None else False
-
-
-def resolve_teacher_dtype(teacher_dtype: str) -> Tuple[str, str]:
-    """``model.teacher_dtype`` as it will run, and why.
-
-    ``'auto'`` is ``'bf16'`` where the device the teacher runs on (CUDA if
-    available, else the CPU) computes bfloat16 natively, and ``'fp32'``
-    elsewhere; other values are returned as they are.
-    """
-    if teacher_dtype != 'auto':
-        return teacher_dtype, f'model.teacher_dtype={teacher_dtype!r}'
-    if torch.cuda.is_available():
-        native = _cuda_bf16_supported()
-        device = f'CUDA device {torch.cuda.get_device_name()!r}'
-    else:
-        native = _cpu_bf16_supported()
-        device = 'this CPU'
-    return ('bf16' if native else 'fp32',
-            f"model.teacher_dtype='auto': {device} "
-            f"{'has' if native else 'has no'} native bfloat16")
-
-
-def check_teacher_options(teacher_dtype: Any, teacher_memory_format: Any,
-                          teacher_compile: Any,
-                          teacher_trainable: Any = False) -> None:
-    """Check the teacher's precision and layout options before building.
-
-    Raises:
-        ValueError: Naming the config key, the value seen and the allowed
-            values, or why the value cannot run on this machine.
-    """
-    if not isinstance(teacher_dtype, str) or \
-            teacher_dtype not in TEACHER_DTYPE_VALUES:
-        raise ValueError(
-            f'model.teacher_dtype must be one of '
-            f'{", ".join(repr(k) for k in TEACHER_DTYPE_VALUES)}, got '
-            f'{teacher_dtype!r}.')
-    if not isinstance(teacher_memory_format, str) or \
-            teacher_memory_format not in TEACHER_MEMORY_FORMATS:
-        raise ValueError(
-            f'model.teacher_memory_format must be one of '
-            f'{", ".join(repr(k) for k in TEACHER_MEMORY_FORMATS)}, got '
-            f'{teacher_memory_format!r}.')
-    if not isinstance(teacher_compile, bool):
-        raise ValueError(
-            f'model.teacher_compile must be True or False, got '
-            f'{teacher_compile!r} ({type(teacher_compile).__name__}).')
-    if teacher_dtype == 'fp16' and not torch.cuda.is_available():
-        raise ValueError(
-            "model.teacher_dtype='fp16' needs a CUDA GPU, and none is "
-            "available (torch.cuda.is_available() is False). Use "
-            "model.teacher_dtype='auto', 'bf16' (CPU autocast) or 'fp32'.")
-    if teacher_dtype == 'bf16' and torch.cuda.is_available() and \
-            not _cuda_bf16_supported():
-        raise ValueError(
-            "model.teacher_dtype='bf16': this CUDA device has no native "
-            'bfloat16 support (torch.cuda.is_bf16_supported() is False; '
-            "pre-Ampere GPUs such as V100 emulate it slowly). Use "
-            "model.teacher_dtype='auto', 'fp16' or 'fp32'.")
-    if teacher_dtype not in ('fp32', 'auto') and teacher_trainable:
-        raise ValueError(
-            f'model.teacher_dtype={teacher_dtype!r} is only for a frozen '
-            'teacher, but model.teacher_trainable is True. A trainable '
-            "teacher trains in its optim wrapper's precision (e.g. "
-            "optim_wrapper=dict(type='AmpOptimWrapper')): set "
-            "model.teacher_dtype='fp32' (or 'auto', which is fp32 for a "
-            'trainable teacher).')
+from projkd_mm.utils.checkpoint import load_weights_strict
+from projkd_mm.validation import check_distill_config, check_teacher_options
 
 
 def _to_fp32(data: Any) -> Any:
@@ -201,6 +103,10 @@ class CheckedSingleTeacherDistill(SingleTeacherDistill):
         teacher_compile (bool): Run the teacher's forward through
             ``torch.compile`` (the teacher only; compiled at its first call,
             which takes a while). Defaults to False.
+        skip_checks (Sequence[str]): Names of the config checks of
+            :mod:`projkd_mm.validation` not to run (``CHECKS``), e.g.
+            ``['argument-side-names']`` for a loss whose argument names do
+            not follow the ``s_*``/``t_*`` convention. Defaults to none.
         **kwargs: Passed to ``SingleTeacherDistill``.
     """
 
@@ -212,6 +118,7 @@ class CheckedSingleTeacherDistill(SingleTeacherDistill):
                  teacher_dtype: str = 'fp32',
                  teacher_memory_format: str = 'contiguous',
                  teacher_compile: bool = False,
+                 skip_checks: Sequence[str] = (),
                  **kwargs) -> None:
         if nonfinite not in ('raise', 'skip'):
             raise ValueError("CheckedSingleTeacherDistill: nonfinite must be "
@@ -224,7 +131,7 @@ class CheckedSingleTeacherDistill(SingleTeacherDistill):
                 '(e.g. --cfg-options model.teacher_ckpt=/path/teacher.pth), '
                 'or set model.allow_random_teacher=True if that is really '
                 'what you want.')
-        check_distill_config(kwargs)
+        check_distill_config(kwargs, skip_checks)
         check_teacher_options(teacher_dtype, teacher_memory_format,
                               teacher_compile,
                               kwargs.get('teacher_trainable', False))
@@ -235,7 +142,7 @@ class CheckedSingleTeacherDistill(SingleTeacherDistill):
             teacher_dtype = 'fp32'  # 'auto' of a trainable teacher
         teacher_dtype, why = resolve_teacher_dtype(teacher_dtype)
         if teacher_dtype == 'bf16' and not torch.cuda.is_available() and \
-                not _cpu_bf16_supported():
+                not cpu_bf16_supported():
             MMLogger.get_current_instance().warning(
                 "model.teacher_dtype='bf16' on a CPU without native bfloat16: "
                 'the teacher runs through slow reference kernels (several '
@@ -247,10 +154,9 @@ class CheckedSingleTeacherDistill(SingleTeacherDistill):
         self.teacher_compile = teacher_compile
         self._compiled_teacher_forward = None
         if teacher_ckpt:
-            what = f'teacher checkpoint (model.teacher_ckpt={teacher_ckpt!r})'
-            state_dict = extract_state_dict(
-                load_checkpoint_file(teacher_ckpt, what), what)
-            load_state_dict_strict(self.teacher, state_dict, what)
+            load_weights_strict(
+                self.teacher, teacher_ckpt,
+                f'teacher checkpoint (model.teacher_ckpt={teacher_ckpt!r})')
             # Keep init_weights() from overwriting the loaded weights.
             self.teacher._is_init = True
         if teacher_memory_format == 'channels_last':

@@ -1,4 +1,5 @@
-"""Checks of a distillation config before MMRazor builds it.
+"""Validation of a distillation config before anything is built: one
+module, named checks.
 
 MMRazor 1.0.0 checks ``loss_forward_mappings`` with bare ``assert``
 statements (gone under ``python -O``), reports a misspelt type as a registry
@@ -8,22 +9,70 @@ computed, a loss whose name lacks ``'loss'`` is logged but never
 back-propagated, a loss fed only by the teacher cannot train the student.
 :func:`check_distill_config` looks at the model config as written, before
 anything is built, and raises a :class:`ValueError` that names the config
-key, the value it saw and what to write instead.
+key, the value it saw and what to write instead;
+:func:`check_teacher_options` does the same for the teacher's precision
+and layout options. ``CheckedSingleTeacherDistill`` runs both.
+
+The checks, by name (:data:`CHECKS`); any of them can be switched off with
+``model.skip_checks=[<name>, ...]``:
+
+- ``'flags'``: ``teacher_trainable``, ``teacher_norm_eval``,
+  ``student_trainable``, ``calculate_student_loss`` are bools.
+- ``'model-scopes'``: an inline student/teacher type registered by another
+  package has the ``_scope_`` of that package.
+- ``'distiller-type'``: the distiller type is registered.
+- ``'recorders'``: each recorder has a known type and a source.
+- ``'connectors'``: each connector type is registered.
+- ``'losses'``: loss types are registered, names contain ``'loss'``,
+  weights are numbers, every loss has a mapping and the reverse.
+- ``'mappings'``: each mapping gives every argument of its loss's
+  ``forward`` from a recorder of the right side, with int indices, a
+  ``data_idx`` for tuple outputs, at least one student input, and the same
+  classes on both sides for logits.
+- ``'argument-side-names'``: a naming heuristic. A loss argument named
+  like a student input (``s_*``, ``student*``, ``*_s``, ``*_S``) must read
+  a student recorder (``from_student=True``), one named like a teacher
+  input (``t_*``, ``teacher*``, ``*_t``, ``*_T``) a teacher recorder. Right
+  for mmrazor's and projkd_mm's losses; switch it off for a loss whose
+  argument names mean something else.
 
 Everything listed in docs/misconfigurations.md and tested in
 tests/test_misconfigurations.py.
 """
 import difflib
 import inspect
-from typing import Any, Dict, Iterable, List, Mapping, Optional
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
+import torch
 from mmengine.registry import MODELS as ROOT_MODELS
 from mmengine.registry import Registry
 from mmrazor.models.distillers import ConfigurableDistiller
 from mmrazor.registry import MODELS, TASK_UTILS
 
+from projkd_mm.models.algorithms.teacher_precision import (
+    TEACHER_DTYPE_VALUES,
+    TEACHER_MEMORY_FORMATS,
+    cuda_bf16_supported,
+)
+
 DISTILLER = 'model.distiller'
 SIDES = ('student', 'teacher')
+#: The names of the checks, for ``model.skip_checks`` (see above).
+CHECKS = ('flags', 'model-scopes', 'distiller-type', 'recorders',
+          'connectors', 'losses', 'mappings', 'argument-side-names')
+
+
+def check_skip_names(skip: Any) -> Tuple[str, ...]:
+    """``model.skip_checks`` as a tuple of known names, or a ValueError."""
+    if isinstance(skip, str) or not isinstance(skip, (list, tuple)):
+        raise ValueError(f'model.skip_checks must be a list of check names, '
+                         f'got {skip!r}. Names: {_quoted(CHECKS)}.')
+    for name in skip:
+        if name not in CHECKS:
+            raise ValueError(
+                f'model.skip_checks: no check named {name!r}.'
+                f'{_did_you_mean(name, CHECKS)} Names: {_quoted(CHECKS)}.')
+    return tuple(skip)
 
 
 def _quoted(names: Iterable[str]) -> str:
@@ -128,7 +177,7 @@ def _num_classes(model: Any) -> Optional[int]:
 
 def _check_mapping(loss: str, mapping: Any, loss_cls: type,
                    recorders: Dict[str, Mapping], connectors: Mapping,
-                   models: Dict[str, Any]) -> None:
+                   models: Dict[str, Any], side_names: bool = True) -> None:
     key = f'{DISTILLER}.loss_forward_mappings.{loss}'
     if not isinstance(mapping, Mapping):
         raise ValueError(f'{key}: expected a dict of loss argument -> '
@@ -182,7 +231,7 @@ def _check_mapping(loss: str, mapping: Any, loss_cls: type,
                 f'{_did_you_mean(recorder, recorders[side])} Defined in '
                 f'{DISTILLER}.{side}_recorders: '
                 f'{_quoted(recorders[side])}.')
-        expected = _side_by_name(arg)
+        expected = _side_by_name(arg) if side_names else None
         if expected is not None and expected != side:
             raise ValueError(
                 f'{arg_key}: by its name {arg!r} is the {expected}\'s input, '
@@ -232,7 +281,7 @@ def _check_mapping(loss: str, mapping: Any, loss_cls: type,
             "features (e.g. source='neck') instead of logits.")
 
 
-def check_distill_config(cfg: Mapping) -> None:
+def check_distill_config(cfg: Mapping, skip: Iterable[str] = ()) -> None:
     """Check the arguments of a single-teacher distillation algorithm.
 
     Args:
@@ -240,15 +289,17 @@ def check_distill_config(cfg: Mapping) -> None:
             (``architecture``, ``teacher``, ``distiller``, ...), as dicts.
             Parts given as built modules, and distillers other than
             :class:`ConfigurableDistiller` and its subclasses, are skipped.
+        skip (Iterable[str]): Names of :data:`CHECKS` not to run.
 
     Raises:
         ValueError: The first problem found, naming the config key, the
             value seen and the fix.
     """
+    skip = check_skip_names(list(skip))
     for flag in ('teacher_trainable', 'teacher_norm_eval',
                  'student_trainable', 'calculate_student_loss'):
         value = cfg.get(flag, False)
-        if not isinstance(value, bool):
+        if 'flags' not in skip and not isinstance(value, bool):
             raise ValueError(
                 f'model.{flag} must be True or False, got {value!r} '
                 f'({type(value).__name__}). A string such as \'False\' is '
@@ -257,13 +308,18 @@ def check_distill_config(cfg: Mapping) -> None:
               'teacher': cfg.get('teacher')}
     for key, model in (('model.architecture', models['student']),
                        ('model.teacher', models['teacher'])):
-        if isinstance(model, Mapping):
+        if isinstance(model, Mapping) and 'model-scopes' not in skip:
             _check_model_scope(key, model)
     distiller = cfg.get('distiller')
     if not isinstance(distiller, Mapping):
         return
-    cls = _resolve(MODELS, distiller.get('type'), f'{DISTILLER}.type',
-                   'distiller')
+    type_ = distiller.get('type')
+    if 'distiller-type' in skip:
+        cls = MODELS.get(type_) if isinstance(type_, str) else type_
+        if not inspect.isclass(cls):
+            return
+    else:
+        cls = _resolve(MODELS, type_, f'{DISTILLER}.type', 'distiller')
     if not issubclass(cls, ConfigurableDistiller):
         return
 
@@ -271,10 +327,13 @@ def check_distill_config(cfg: Mapping) -> None:
                  for side in SIDES}
     for side in SIDES:
         for name, recorder in recorders[side].items():
-            _check_recorder(f'{DISTILLER}.{side}_recorders.{name}', recorder)
+            if 'recorders' not in skip:
+                _check_recorder(f'{DISTILLER}.{side}_recorders.{name}',
+                                recorder)
 
     connectors = distiller.get('connectors') or {}
-    for name, connector in connectors.items():
+    for name, connector in (connectors.items()
+                            if 'connectors' not in skip else ()):
         parts = connector if isinstance(connector, list) else [connector]
         for part in parts:
             part = part if isinstance(part, Mapping) else {}
@@ -282,7 +341,22 @@ def check_distill_config(cfg: Mapping) -> None:
                      f'{DISTILLER}.connectors.{name}.type', 'connector')
 
     losses = distiller.get('distill_losses') or {}
-    loss_classes = {}
+    mappings = distiller.get('loss_forward_mappings') or {}
+    if 'losses' not in skip:
+        _check_losses(losses, mappings)
+    if 'mappings' in skip:
+        return
+    for name, mapping in mappings.items():
+        type_ = (losses.get(name) or {}).get('type') \
+            if isinstance(losses.get(name), Mapping) else None
+        loss_cls = MODELS.get(type_) if isinstance(type_, str) else type_
+        if not inspect.isclass(loss_cls):
+            continue  # an unknown loss type: the 'losses' check's finding
+        _check_mapping(name, mapping, loss_cls, recorders, connectors,
+                       models, 'argument-side-names' not in skip)
+
+
+def _check_losses(losses: Mapping, mappings: Mapping) -> None:
     for name, loss in losses.items():
         key = f'{DISTILLER}.distill_losses.{name}'
         if 'loss' not in name:
@@ -292,14 +366,11 @@ def check_distill_config(cfg: Mapping) -> None:
                 f"never trained. Rename it, e.g. 'loss_{name}' (and its "
                 'key in loss_forward_mappings).')
         loss = loss if isinstance(loss, Mapping) else {}
-        loss_classes[name] = _resolve(MODELS, loss.get('type'),
-                                      f'{key}.type', 'loss')
+        _resolve(MODELS, loss.get('type'), f'{key}.type', 'loss')
         weight = loss.get('loss_weight', 1.0)
         if isinstance(weight, bool) or not isinstance(weight, (int, float)):
             raise ValueError(f'{key}.loss_weight must be a number, got '
                              f'{weight!r}.')
-
-    mappings = distiller.get('loss_forward_mappings') or {}
     for name in mappings:
         if name not in losses:
             raise ValueError(
@@ -313,6 +384,50 @@ def check_distill_config(cfg: Mapping) -> None:
                 f'{DISTILLER}.loss_forward_mappings, so it would never be '
                 f'computed. Add loss_forward_mappings.{name}=dict(...) '
                 'giving each of its inputs.')
-    for name, mapping in mappings.items():
-        _check_mapping(name, mapping, loss_classes[name], recorders,
-                       connectors, models)
+
+
+def check_teacher_options(teacher_dtype: Any, teacher_memory_format: Any,
+                          teacher_compile: Any,
+                          teacher_trainable: Any = False) -> None:
+    """Check the teacher's precision and layout options before building.
+
+    Raises:
+        ValueError: Naming the config key, the value seen and the allowed
+            values, or why the value cannot run on this machine.
+    """
+    if not isinstance(teacher_dtype, str) or \
+            teacher_dtype not in TEACHER_DTYPE_VALUES:
+        raise ValueError(
+            f'model.teacher_dtype must be one of '
+            f'{", ".join(repr(k) for k in TEACHER_DTYPE_VALUES)}, got '
+            f'{teacher_dtype!r}.')
+    if not isinstance(teacher_memory_format, str) or \
+            teacher_memory_format not in TEACHER_MEMORY_FORMATS:
+        raise ValueError(
+            f'model.teacher_memory_format must be one of '
+            f'{", ".join(repr(k) for k in TEACHER_MEMORY_FORMATS)}, got '
+            f'{teacher_memory_format!r}.')
+    if not isinstance(teacher_compile, bool):
+        raise ValueError(
+            f'model.teacher_compile must be True or False, got '
+            f'{teacher_compile!r} ({type(teacher_compile).__name__}).')
+    if teacher_dtype == 'fp16' and not torch.cuda.is_available():
+        raise ValueError(
+            "model.teacher_dtype='fp16' needs a CUDA GPU, and none is "
+            "available (torch.cuda.is_available() is False). Use "
+            "model.teacher_dtype='auto', 'bf16' (CPU autocast) or 'fp32'.")
+    if teacher_dtype == 'bf16' and torch.cuda.is_available() and \
+            not cuda_bf16_supported():
+        raise ValueError(
+            "model.teacher_dtype='bf16': this CUDA device has no native "
+            'bfloat16 support (torch.cuda.is_bf16_supported() is False; '
+            "pre-Ampere GPUs such as V100 emulate it slowly). Use "
+            "model.teacher_dtype='auto', 'fp16' or 'fp32'.")
+    if teacher_dtype not in ('fp32', 'auto') and teacher_trainable:
+        raise ValueError(
+            f'model.teacher_dtype={teacher_dtype!r} is only for a frozen '
+            'teacher, but model.teacher_trainable is True. A trainable '
+            "teacher trains in its optim wrapper's precision (e.g. "
+            "optim_wrapper=dict(type='AmpOptimWrapper')): set "
+            "model.teacher_dtype='fp32' (or 'auto', which is fp32 for a "
+            'trainable teacher).')

@@ -1,4 +1,4 @@
-"""The flags tools/train.py and tools/test.py share, without heavy imports.
+"""Command-line pieces the tools share, without heavy imports.
 
 Not a tool (no ``__main__``): the tools import it before torch, mmengine or
 projkd_mm, so ``--help`` and argument errors answer at once instead of after
@@ -60,15 +60,47 @@ def cfg_options_dict(values: Optional[List[str]]) -> Optional[Dict]:
     return namespace.cfg_options
 
 
-def parse_converter_args(argv: Optional[List[str]], source: str,
-                         description: str,
-                         archs: Tuple[str, ...]) -> argparse.Namespace:
-    """The flags of ``projkd_mm.utils.convert.converter_main`` (same help),
-    for the model converters to check before they import torch."""
+def converter_parser(source: str, description: str,
+                     archs: Tuple[str, ...]) -> argparse.ArgumentParser:
+    """The converters' flags (``--arch`` choices from the tool's list)."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument('src', help=f'{source} checkpoint (.pth)')
     parser.add_argument('dst', help='output mmpretrain checkpoint (.pth)')
     parser.add_argument('--arch', required=True, choices=list(archs),
                         help='the architecture the checkpoint was trained '
                         'as (its model name in the source zoo)')
-    return parser.parse_args(argv)
+    return parser
+
+
+def converter_main(archs_names: Tuple[str, ...], source: str,
+                   description: str, argv: Optional[List[str]] = None) -> int:
+    """The command of the converters in ``tools/model_converters/``:
+    parse (before any heavy import), convert with
+    :func:`projkd_mm.utils.convert.convert_checkpoint`, report.
+
+    ``archs_names`` are the keys of the converter's table in
+    ``projkd_mm.utils.convert`` (``REPDISTILLER_ARCHS`` or
+    ``TORCHVISION_ARCHS``, chosen by ``source``), written out by the tool so
+    that ``--help`` needs no torch (tests/test_tools.py checks they agree).
+
+    Returns:
+        int: 0 on success, 1 with the reason on stderr otherwise.
+    """
+    import sys
+    parser = converter_parser(source, description, archs_names)
+    args = parser.parse_args(argv)
+    import_projkd_mm()
+    from projkd_mm.utils import convert
+    from projkd_mm.utils.checkpoint import CheckpointError
+    archs = {'RepDistiller': convert.REPDISTILLER_ARCHS,
+             'torchvision': convert.TORCHVISION_ARCHS}[source]
+    try:
+        meta = convert.convert_checkpoint(args.src, args.dst, args.arch,
+                                          archs, source, parser.prog)
+    except (CheckpointError, ValueError) as err:
+        print(f'error: {err}', file=sys.stderr)
+        return 1
+    print(f'Wrote {args.dst}: {meta["arch"]}, {meta["num_classes"]} classes'
+          f', checked against the mmpretrain ImageClassifier '
+          f'(backbone {archs[args.arch].backbone["type"]}).')
+    return 0

@@ -1,5 +1,6 @@
-"""What tools/train.py and tools/test.py share: config loading and the
-process-group teardown (their flags: tools/_cli.py)."""
+"""What tools/train.py and tools/test.py share: config loading, CPU
+distributed runs and the process-group teardown (their flags:
+:mod:`projkd_tools.cli`)."""
 import argparse
 import os
 import os.path as osp

@@ -29,6 +29,11 @@ class ArchSpec(NamedTuple):
             equal to the reference model's count (checked by
             tests/test_model_zoo.py).
         config (str, optional): How docs/model_zoo.md writes the backbone.
+        head_init (str): How the reference initialises the classifier, a
+            key of :data:`HEAD_INIT_CFGS`: ``'torch'`` (PyTorch's default
+            ``nn.Linear`` init), ``'torch-zero-bias'`` (that, bias zeroed:
+            RepDistiller's WRN) or ``'normal-0.01'`` (N(0, 0.01), bias 0:
+            its VGG and MobileNetV2, also mmpretrain's default).
     """
     backbone: dict
     feat_dim: int
@@ -36,6 +41,18 @@ class ArchSpec(NamedTuple):
     renames: Tuple[Tuple[str, str], ...] = ()
     params: Optional[int] = None
     config: Optional[str] = None
+    head_init: str = 'torch'
+
+
+#: ``head.init_cfg`` of an mmpretrain ``LinearClsHead`` that initialises its
+#: ``fc`` as the reference does (None: keep nn.Linear's own init).
+HEAD_INIT_CFGS = {
+    'torch': None,
+    'torch-zero-bias': dict(type='Kaiming', layer='Linear', a=5**0.5,
+                            mode='fan_in', nonlinearity='leaky_relu',
+                            distribution='uniform', bias=0),
+    'normal-0.01': dict(type='Normal', layer='Linear', std=0.01),
+}
 
 
 def _cifar_resnet(depth: int, x4: bool = False,
@@ -53,12 +70,14 @@ def _wrn(depth: int, widen_factor: int,
     return ArchSpec(
         dict(type='CifarWideResNet', depth=depth, widen_factor=widen_factor),
         64 * widen_factor, 'fc', params=params,
-        config='`CifarWideResNet(depth, widen_factor)`')
+        config='`CifarWideResNet(depth, widen_factor)`',
+        head_init='torch-zero-bias')
 
 
 def _vgg(depth: int, params: Optional[int] = None) -> ArchSpec:
     return ArchSpec(dict(type='CifarVGG', depth=depth), 512, 'classifier',
-                    params=params, config='`CifarVGG(depth)`')
+                    params=params, config='`CifarVGG(depth)`',
+                    head_init='normal-0.01')
 
 
 _RESNET_PARAMS = {20: 278_324, 32: 472_756, 56: 861_620, 110: 1_736_564}
@@ -85,7 +104,8 @@ REPDISTILLER_ARCHS: Dict[str, ArchSpec] = {
        for d in (8, 11, 13, 16, 19)},
     'MobileNetV2': ArchSpec(
         dict(type='CifarMobileNetV2', width_mult=0.5), 1280, 'classifier.0',
-        params=812_836, config='`CifarMobileNetV2(width_mult=0.5)`'),
+        params=812_836, config='`CifarMobileNetV2(width_mult=0.5)`',
+        head_init='normal-0.01'),
     # 100 classes; the reference constructor's default of 10 gives 862,768.
     'ShuffleV1': ArchSpec(dict(type='CifarShuffleNetV1'), 960, 'linear',
                           params=949_258, config='`CifarShuffleNetV1()`'),

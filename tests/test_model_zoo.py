@@ -31,6 +31,7 @@ from projkd_mm.utils.convert import (
 )
 from projkd_mm.zoo import (
     CIFAR100_PAIRS,
+    HEAD_INIT_CFGS,
     MOBILENET_V1,
     archs_table,
     cifar_pair,
@@ -328,3 +329,59 @@ def test_every_cifar_config_is_a_zoo_pair():
     on_disk = {osp.basename(p) for p in glob.glob(
         osp.join(REPO, 'configs', 'projkd', 'cifar100', '*.py'))}
     assert on_disk == set(CIFAR_PAIRS)
+
+
+@pytest.mark.parametrize('pair', CIFAR100_PAIRS, ids=lambda p: p.config)
+def test_cifar_student_heads_start_as_the_reference(pair):
+    """The student's classifier init of each pair is the reference's for
+    that arch (projkd_mm.zoo head_init), not mmpretrain's N(0, 0.01)."""
+    cfg = Config.fromfile(osp.join(REPO, 'configs/projkd/cifar100',
+                                   pair.config))
+    head = cfg.model.architecture.head
+    expected = HEAD_INIT_CFGS[REPDISTILLER_ARCHS[pair.student].head_init]
+    # No init_cfg key: LinearClsHead's default, N(0, 0.01).
+    got = head.init_cfg if 'init_cfg' in head else HEAD_INIT_CFGS[
+        'normal-0.01']
+    assert (got.to_dict() if hasattr(got, 'to_dict') else got) == expected
+
+
+@pytest.mark.parametrize('config,head_init', [
+    ('pefd_resnet32x4_resnet8x4_240e_cifar100.py', 'torch'),
+    ('pefd_wrn-40-2_wrn-16-2_240e_cifar100.py', 'torch-zero-bias'),
+    ('pefd_vgg13_vgg8_240e_cifar100.py', 'normal-0.01'),
+])
+def test_student_head_init_has_the_reference_statistics(config, head_init):
+    cfg = Config.fromfile(osp.join(REPO, 'configs/projkd/cifar100', config))
+    torch.manual_seed(0)
+    student = CLS_MODELS.build(cfg.model.architecture)
+    student.init_weights()
+    fc = student.head.fc
+    bound = fc.in_features ** -0.5  # nn.Linear's uniform bound
+    weight_std = float(fc.weight.std())
+    if head_init == 'normal-0.01':
+        assert abs(weight_std - 0.01) < 0.002
+    else:  # U(-bound, bound): std = bound / sqrt(3)
+        assert float(fc.weight.abs().max()) <= bound
+        assert abs(weight_std - bound / 3**0.5) < 0.1 * bound
+    if head_init == 'torch':
+        assert float(fc.bias.abs().max()) > 0
+        assert float(fc.bias.abs().max()) <= bound
+    else:
+        assert not fc.bias.any()
+
+
+@pytest.mark.parametrize('config', ['r34_r18_imagenet_ens3.py',
+                                    'r50_mbv1_imagenet_ens3.py'])
+def test_imagenet_students_are_initialised_as_torchvision(config):
+    """No zero-initialised last BN of the residual blocks, and the
+    classifier keeps nn.Linear's init (torchvision's ResNet, PEFD's
+    MobileNet)."""
+    cfg = Config.fromfile(osp.join(REPO, 'configs/projkd', config))
+    torch.manual_seed(0)
+    student = CLS_MODELS.build(cfg.model.architecture)
+    student.init_weights()
+    if 'r34_r18' in config:
+        for layer in (student.backbone.layer1, student.backbone.layer4):
+            for block in layer:
+                assert bool((block.norm2.weight == 1).all())
+    assert float(student.head.fc.bias.abs().max()) > 0

@@ -1,7 +1,9 @@
 # Projector-ensemble feature distillation (Chen et al., NeurIPS 2022),
 # ImageNet-1k, ResNet34 teacher -> ResNet18 student: the paper's recipe.
 # SGD lr 0.1, momentum 0.9, wd 1e-4, 100 epochs, x0.1 at 30/60/90,
-# total batch 256 (8 GPUs x 32; auto_scale_lr rescales the lr for others).
+# total batch 256 (8 GPUs x 32). On fewer GPUs pass --auto-scale-lr to
+# tools/train.py or tools/dist_train.sh: the lr then follows the total batch
+# (mmpretrain's auto_scale_lr.base_batch_size=256), as the reference's.
 _base_ = [
     'mmpretrain::_base_/datasets/imagenet_bs32.py',
     'mmpretrain::_base_/schedules/imagenet_bs256.py',
@@ -20,12 +22,16 @@ model = dict(
     architecture=dict(
         _scope_='mmpretrain',
         type='ImageClassifier',
+        # The reference's students are torchvision's: no zero-initialised
+        # last BN of each residual block (mmpretrain's ResNet default), and
+        # the classifier keeps nn.Linear's own init (mmpretrain: N(0, 0.01)).
         backbone=dict(type='ResNet', depth=18, num_stages=4,
-                      out_indices=(3, ), style='pytorch'),
+                      out_indices=(3, ), style='pytorch',
+                      zero_init_residual=False),
         neck=dict(type='GlobalAveragePooling'),
         head=dict(type='LinearClsHead', num_classes=1000, in_channels=512,
                   loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
-                  topk=(1, 5))),
+                  topk=(1, 5), init_cfg=None)),
     teacher=dict(
         _scope_='mmpretrain',
         type='ImageClassifier',

@@ -20,7 +20,12 @@ model = dict(
         neck=dict(type='GlobalAveragePooling'),
         head=dict(type='LinearClsHead', num_classes=100, in_channels=256,
                   loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
-                  topk=(1, 5))),
+                  topk=(1, 5),
+                  # The student's classifier starts as the reference's:
+                  # PyTorch's nn.Linear init (mmpretrain's default is
+                  # N(0, 0.01)). Per student arch: projkd_mm/zoo.py
+                  # (head_init); docs/model_zoo.md "Differences".
+                  init_cfg=None)),
     teacher=dict(
         _scope_='mmpretrain',
         type='ImageClassifier',

@@ -8,7 +8,10 @@ _base_ = './pefd_resnet32x4_resnet8x4_240e_cifar100.py'
 model = dict(
     architecture=dict(
         backbone=dict(_delete_=True, type='CifarVGG', depth=8),
-        head=dict(in_channels=512)),
+        head=dict(in_channels=512,
+                  # as the reference initialises this classifier
+                  init_cfg=dict(_delete_=True, type='Normal', layer='Linear',
+                                std=0.01))),
     teacher=dict(
         backbone=dict(_delete_=True, type='CifarVGG', depth=13),
         head=dict(in_channels=512)),

@@ -9,7 +9,8 @@ _base_ = './pefd_wrn-40-2_wrn-16-2_240e_cifar100.py'
 model = dict(
     architecture=dict(
         backbone=dict(_delete_=True, type='CifarShuffleNetV1'),
-        head=dict(in_channels=960)),
+        # the reference's classifier: nn.Linear's own init
+        head=dict(in_channels=960, init_cfg=None)),
     distiller=dict(connectors=dict(projector=dict(in_channels=960))))
 
 # The reference lr for MobileNetV2/ShuffleNet students.

@@ -9,7 +9,12 @@ model = dict(
     architecture=dict(
         backbone=dict(_delete_=True, type='CifarWideResNet', depth=16,
                       widen_factor=2),
-        head=dict(in_channels=128)),
+        head=dict(in_channels=128,
+                  # the reference WRN's classifier: nn.Linear init, bias 0
+                  init_cfg=dict(_delete_=True, type='Kaiming', layer='Linear',
+                                a=5**0.5, mode='fan_in',
+                                nonlinearity='leaky_relu',
+                                distribution='uniform', bias=0))),
     teacher=dict(
         backbone=dict(_delete_=True, type='CifarWideResNet', depth=40,
                       widen_factor=2),

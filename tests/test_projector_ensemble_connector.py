@@ -141,3 +141,28 @@ def test_rejects_non_positive_sizes(kwargs):
     args.update(kwargs)
     with pytest.raises(ValueError, match='positive int'):
         ProjectorEnsembleConnector(**args)
+
+
+def test_token_sequences_are_projected_token_by_token():
+    """(N, L, C_in) as transformers return it: every token through the
+    same q members, channels last, output (N, L, C_out)."""
+    torch.manual_seed(0)
+    connector = ProjectorEnsembleConnector(6, 5, num_projectors=3)
+    layers = separate_linears(connector)
+    x = torch.randn(2, 7, 6)
+    out = connector(x)
+    assert out.shape == (2, 7, 5)
+    reference = torch.stack([torch.relu(layer(x)) for layer in layers])
+    torch.testing.assert_close(out, reference.mean(0))
+    members = connector.members(x)
+    assert members.shape == (2, 3, 7, 5)
+    torch.testing.assert_close(members.mean(1), out)
+
+
+def test_tokens_with_the_wrong_width_name_the_config_key():
+    connector = ProjectorEnsembleConnector(192, 64)
+    with pytest.raises(ValueError) as err:
+        connector(torch.randn(2, 197, 384))
+    message = str(err.value)
+    assert '(2, 197, 384)' in message and '(N, L, 192)' in message
+    assert 'in_channels) to 384' in message

@@ -43,8 +43,10 @@ class ProjectorEnsembleConnector(BaseConnector):
             to None (the ``nn.Linear`` initialisation above).
 
     Shapes:
-        - Input: ``(N, C_in)``, pooled ``(N, C_in, 1, 1)`` or a feature map
-          ``(N, C_in, H, W)``, projected per location as a 1x1 convolution.
+        - Input: ``(N, C_in)``, pooled ``(N, C_in, 1, 1)``, a feature map
+          ``(N, C_in, H, W)`` (projected per location, as a 1x1
+          convolution) or a token sequence ``(N, L, C_in)`` with channels
+          last, as transformers return it (projected per token).
         - Output: the same layout with ``C_out`` channels.
     """
 
@@ -81,24 +83,29 @@ class ProjectorEnsembleConnector(BaseConnector):
         nn.init.uniform_(self.bias, -bound, bound)
 
     def _check_input(self, x: torch.Tensor) -> None:
-        if x.dim() not in (2, 4) or x.shape[1] != self.in_channels:
+        channels = {2: 1, 3: 2, 4: 1}.get(x.dim())
+        if channels is None or x.shape[channels] != self.in_channels:
+            found = x.shape[channels] if channels is not None else '?'
             raise ValueError(
                 'ProjectorEnsembleConnector expects student features of shape '
                 f'(N, {self.in_channels}) or (N, {self.in_channels}, H, W) '
-                f'but got {tuple(x.shape)}. Set the connector\'s in_channels '
-                'in the config (model.distiller.connectors.<name>.'
-                f'in_channels) to {x.shape[1] if x.dim() > 1 else "?"}, the '
-                'channel count of the student recorder it is attached to.')
+                f'but got {tuple(x.shape)} (token sequences: (N, L, '
+                f'{self.in_channels}), channels last). Set the connector\'s '
+                'in_channels in the config (model.distiller.connectors.'
+                f'<name>.in_channels) to {found}, the channel count of the '
+                'student recorder it is attached to.')
 
     def members(self, x: torch.Tensor) -> torch.Tensor:
         """The activated output of every member.
 
         Args:
-            x (Tensor): ``(N, C_in)`` or ``(N, C_in, H, W)``.
+            x (Tensor): ``(N, C_in)``, ``(N, C_in, H, W)`` or tokens
+                ``(N, L, C_in)``.
 
         Returns:
-            Tensor: ``(N, q, C_out)`` or ``(N, q, C_out, H, W)``; its mean
-            over dim 1 is :meth:`forward_train`.
+            Tensor: ``(N, q, C_out)``, ``(N, q, C_out, H, W)`` or
+            ``(N, q, L, C_out)``; its mean over dim 1 is
+            :meth:`forward_train`.
         """
         self._check_input(x)
         q, c_out = self.num_projectors, self.out_channels
@@ -106,6 +113,9 @@ class ProjectorEnsembleConnector(BaseConnector):
         bias = self.bias.reshape(q * c_out)
         if x.dim() == 2:
             y = F.linear(x, weight, bias).view(x.shape[0], q, c_out)
+        elif x.dim() == 3:  # tokens (N, L, C_in): every token alike
+            y = F.linear(x, weight, bias).view(*x.shape[:2], q, c_out)
+            y = y.transpose(1, 2)
         elif x.shape[2:] == (1, 1):
             y = F.linear(x.flatten(1), weight, bias)
             y = y.view(x.shape[0], q, c_out, 1, 1)
@@ -118,12 +128,12 @@ class ProjectorEnsembleConnector(BaseConnector):
         """Mean of the activated members (see :meth:`members`).
 
         Args:
-            feature (Tensor): ``(N, C_in)``, ``(N, C_in, 1, 1)`` or
-                ``(N, C_in, H, W)``.
+            feature (Tensor): ``(N, C_in)``, ``(N, C_in, 1, 1)``,
+                ``(N, C_in, H, W)`` or tokens ``(N, L, C_in)``.
 
         Returns:
-            Tensor: ``(N, C_out)``, ``(N, C_out, 1, 1)`` or
-            ``(N, C_out, H, W)``.
+            Tensor: ``(N, C_out)``, ``(N, C_out, 1, 1)``,
+            ``(N, C_out, H, W)`` or ``(N, L, C_out)``.
         """
         return self.members(feature).mean(dim=1)
 

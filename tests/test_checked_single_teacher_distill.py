@@ -205,7 +205,8 @@ def test_unknown_nonfinite_mode_is_rejected(teacher_ckpt):
 
 def test_connector_width_mismatch_fails_at_first_forward_naming_shapes(
         teacher_ckpt):
-    cfg_change = dict(distiller=dict(
+    # Without model.input_size (no dry run at build time).
+    cfg_change = dict(input_size=None, distiller=dict(
         connectors=dict(projector=dict(out_channels=32))))
     cfg = Config.fromfile(PEFD_FMNIST)
     cfg.merge_from_dict(dict(model=cfg_change))

@@ -78,15 +78,28 @@ def test_imagenet_recipe_matches_the_paper():
 def test_ablations_differ_from_ens3_only_in_the_distiller():
     base = Config.fromfile(
         osp.join(REPO, 'configs', 'projkd', 'r34_r18_imagenet_ens3.py'))
-    for name, check in (
-            ('ens1', lambda d: d.connectors.projector.num_projectors == 1),
+
+    def kd(d):
+        return (d.distill_losses.loss_kd.type == 'KLDivergence'
+                and 'loss_pefd' not in d.distill_losses)
+
+    for name, check, kl_weight, ce_weight in (
+            ('ens1', lambda d: d.connectors.projector.num_projectors == 1,
+             None, 1.0),
             ('noproj', lambda d: not d.connectors and 'connector' not in
-             d.loss_forward_mappings.loss_pefd.s_feature),
-            ('kd', lambda d: d.distill_losses.loss_kd.type == 'KLDivergence'
-             and 'loss_pefd' not in d.distill_losses)):
+             d.loss_forward_mappings.loss_pefd.s_feature, None, 1.0),
+            # The reference's KD baseline: CE 0.1 + KL 0.9; Hinton's 1 + 1.
+            ('kd', kd, 0.9, 0.1),
+            ('kd_hinton', kd, 1.0, 1.0)):
         cfg = Config.fromfile(
             osp.join(REPO, 'configs', 'projkd', f'r34_r18_imagenet_{name}.py'))
-        assert check(cfg.model.distiller), name
+        distiller = cfg.model.distiller
+        assert check(distiller), name
+        if kl_weight is not None:
+            assert distiller.distill_losses.loss_kd.loss_weight == kl_weight
+        head = cfg.model.architecture.head
+        assert head.loss.loss_weight == ce_weight, name
+        head.loss.loss_weight = 1.0
         for key in ('architecture', 'teacher', 'teacher_ckpt'):
             assert cfg.model[key] == base.model[key]
         assert cfg.optim_wrapper == base.optim_wrapper
@@ -118,9 +131,16 @@ RUNNER_KEYS = {
     'resume', 'randomness', 'default_scope', 'visualizer', 'vis_backends',
     'launcher', 'work_dir', 'custom_imports', 'auto_scale_lr', 'runner_type',
     'dataset_type', 'data_root',  # variables of the dataset bases
+    'bgr_mean', 'bgr_std',  # mmpretrain's imagenet_bs64_swin_224.py
     'train_pipeline', 'test_pipeline',  # read by the dataloaders' bases
     # read as _base_.<name> by the child configs:
     'student_model', 'teacher_model', 'noproj_mappings', 'kd_distiller',
+    'kd_distiller_reference', 'narrow_student_model', 'vit_student_model',
+    'stage_projector', 'stage_loss', 'stage_mappings',
+    # configs/_base_/families/<family>.py (projkd_mm/families.py):
+    'resnet_recorder', 'resnetv1d_recorder', 'mobilenetv2_recorder',
+    'mobilenetv3_recorder', 'efficientnet_recorder', 'regnet_recorder',
+    'convnext_recorder', 'vit_recorder', 'swin_recorder',
 }
 
 

@@ -17,6 +17,7 @@ from conftest import FMNIST_DIR, PEFD_FMNIST, REPO
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
+from projkd_mm.models.algorithms.width_inference import WidthInferenceError
 from projkd_mm.utils.build import build_model
 from projkd_mm.utils.checkpoint import CheckpointError
 
@@ -159,13 +160,60 @@ CASES = [
      'model', ValueError, "Did you mean 'ProjectorEnsembleConnector'?"),
     ('connector-in_channels-wrong',
      lambda c, f: distiller(c).connectors.projector.update(in_channels=32),
+     'model', WidthInferenceError,
+     'in_channels=32 in the config, but the dry forward pass on '
+     'input_size=(1, 28, 28) finds 64. Set model.distiller.connectors.'
+     'projector.in_channels=64'),
+    ('connector-out_channels-wrong',
+     lambda c, f: distiller(c).connectors.projector.update(out_channels=32),
+     'model', WidthInferenceError,
+     'out_channels=32 in the config, but the dry forward pass on '
+     'input_size=(1, 28, 28) finds 64'),
+    # Without model.input_size there is no dry run: the first step says it.
+    ('connector-in_channels-wrong-no-input-size',
+     lambda c, f: (distiller(c).connectors.projector.update(in_channels=32),
+                   c.model.update(input_size=None)),
      'forward', ValueError,
      'expects student features of shape (N, 32) or (N, 32, H, W) but got '
      '(4, 64)'),
-    ('connector-out_channels-wrong',
-     lambda c, f: distiller(c).connectors.projector.update(out_channels=32),
+    ('connector-out_channels-wrong-no-input-size',
+     lambda c, f: (distiller(c).connectors.projector.update(out_channels=32),
+                   c.model.update(input_size=None)),
      'forward', ValueError,
      'has shape (4, 32) but the teacher feature has shape (4, 64)'),
+    ('input_size-missing',
+     lambda c, f: (distiller(c).connectors.projector.update(
+         in_channels=None, out_channels=None),
+                   c.model.update(input_size=None)),
+     'model', WidthInferenceError,
+     "model.input_size is not set, but connector(s) 'projector' leave "
+     'in_channels/out_channels to be inferred'),
+    ('input_size-wrong',
+     lambda c, f: c.model.update(input_size=(3, 28, 28)),
+     'model', WidthInferenceError,
+     'The dry forward pass on a dummy batch of shape (2, 3, 28, 28) '
+     '(model.input_size=(3, 28, 28)) that finds the projector widths '
+     'failed'),
+    ('inferred-width-zero',
+     lambda c, f: (c.model.architecture.update(
+         neck=dict(type='LinearNeck', in_channels=64, out_channels=0,
+                   gap_dim=2, norm_cfg=None),
+         head=dict(type='LinearClsHead', num_classes=10, in_channels=0)),
+                   distiller(c).connectors.projector.update(
+                       in_channels=None)),
+     'model', WidthInferenceError,
+     "student recorder 'feat'): the recorded feature has shape (2, 0), so "
+     'its inferred width is 0'),
+    ('feature-layout-mix',
+     lambda c, f: (distiller(c).student_recorders.feat.update(
+         source='backbone.layer3'), mapping(c, 's_feature').update(
+             data_idx=None)),
+     'model', ValueError,
+      'the student feature map (N, C, H, W) (2, 64, 7, 7) (after its '
+     'connector) and the teacher feature pooled (N, C) (2, 64) have '
+     'different layouts or sizes, so they cannot be compared element by '
+     'element. Record features of one layout on both sides (e.g. the pooled '
+     'output of the neck).'),
     ('num_projectors-zero',
      lambda c, f: distiller(c).connectors.projector.update(num_projectors=0),
      'model', ValueError, 'num_projectors must be a positive int, got 0'),

@@ -19,6 +19,9 @@ _base_ = [
 data_preprocessor = dict(type='mmpretrain.ClsDataPreprocessor')
 
 model = dict(
+    # Shape of one input: a dry forward pass on it at build time checks the
+    # projector widths (or infers those left out) before training starts.
+    input_size=(3, 224, 224),
     architecture=dict(
         _scope_='mmpretrain',
         type='ImageClassifier',

@@ -90,15 +90,23 @@ def main(argv=None) -> str:
     args = parse_args(argv)
     sys.path.insert(0, osp.join(REPO, 'tools'))
     from projkd_tools.experiment import loader_options
-    from projkd_tools.study import METHODS, TEACHER, TRAIN_POOL
+    from projkd_tools.study import PRESETS, TRAIN_POOL
     similarity = load_tool('feature_similarity')
     results = json.load(open(osp.join(args.work_dir, 'results.json')))
     settings = results['settings']
-    size = TRAIN_POOL if settings['full'] else settings['train_size']
+    # Studies written before presets existed are of the quick setting.
+    preset = PRESETS[settings.get('preset') or 'quick']
+    methods = preset.methods
+    if preset.name == 'full':
+        # The images the students trained on: all 60,000 (50,000 with
+        # --holdout).
+        size = TRAIN_POOL if settings['holdout'] else None
+    else:
+        size = TRAIN_POOL if settings['full'] else settings['train_size']
     options = loader_options(results['data_root'], size)
     rows = {}
     for name in args.methods or list(results['methods']):
-        config = osp.join(CONFIGS, METHODS[name][0])
+        config = osp.join(CONFIGS, methods[name][0])
         for run in results['methods'][name]:
             out_dir = osp.join(args.work_dir, 'similarity', name,
                                f'seed{run["seed"]}')
@@ -106,8 +114,10 @@ def main(argv=None) -> str:
                          '--out-dir', out_dir,
                          '--teacher-ckpt', osp.join(args.work_dir,
                                                     'teacher.pth')]
-            if name == 'student':
-                argv_tool += ['--teacher-config', osp.join(CONFIGS, TEACHER)]
+            if name.endswith('student'):
+                # A student trained alone: its config has no teacher.
+                argv_tool += ['--teacher-config',
+                              osp.join(CONFIGS, preset.teacher)]
             argv_tool.append('--cfg-options')
             argv_tool += [f'{k}={v}' for k, v in options.items()]
             measured = osp.join(out_dir, 'feature_similarity.json')
@@ -127,7 +137,7 @@ def main(argv=None) -> str:
     for name, figures in rows.items():
         test = [f['splits']['test'] for f in figures]
         lines.append(
-            f'| {METHODS[name][1]} | '
+            f'| {methods[name][1]} | '
             f'{cell([t["cka"] for t in test], digits=3)} | '
             f'{cell([t["student_top1"] for t in test])} | '
             f'{cell([f["student_train_test_gap"] for f in figures])} | '
@@ -135,13 +145,15 @@ def main(argv=None) -> str:
     # Every run measured the same teacher on the same images.
     first = next(iter(rows.values()))[0]
     lines.append(
-        f'| teacher ResNet-14 (reference) | 1 | '
+        f'| {preset.teacher_label} | 1 | '
         f'{first["splits"]["test"]["teacher_top1"]:.2f} | '
         f'{first["teacher_train_test_gap"]:.2f} | '
         f'{first["splits"]["test"]["teacher_ece"] * 100:.2f} |')
     table = '\n'.join(lines)
-    header = (f'Feature similarity of the ablation students ({size} '
-              'training images; mean +- std over seeds). Command: '
+    images = 60000 if size is None else size
+    header = (f'Feature similarity of the ablation students ({preset.name} '
+              f'setting, {images} training images; mean +- std over seeds). '
+              'Command: '
               f'`python tools/analysis/analyze_ablation.py --work-dir '
               f'{args.work_dir}`\n\n')
     with open(osp.join(args.work_dir, 'similarity.md'), 'w') as f:
@@ -152,7 +164,7 @@ def main(argv=None) -> str:
         splits=dict(test=dict(
             student_top1=first['splits']['test']['teacher_top1'],
             student_ece=first['splits']['test']['teacher_ece'])))
-    plot(rows, {n: METHODS[n][1] for n in METHODS}, teacher,
+    plot(rows, {n: methods[n][1] for n in methods}, teacher,
          osp.join(args.work_dir, 'similarity.png'))
     print(header + table)
     return table

@@ -4,50 +4,168 @@ Every run is a fresh tools/train.py process (:mod:`projkd_tools.experiment`);
 results.json is rewritten (atomically) after each run, so a study resumes
 across sessions: runs already in it are kept, the others are started over.
 """
+import hashlib
 import json
 import os
 import os.path as osp
 import statistics
 import sys
 import time
+from dataclasses import dataclass, field
+from typing import Dict, List, Tuple
 
 from projkd_tools.experiment import REPO
 
 CONFIGS = osp.join(REPO, 'configs', 'projkd', 'fashion_mnist')
-TEACHER = 'resnet14_10e_fmnist.py'
-# name -> (config, description); the order of the table.
-METHODS = {
-    'student': ('resnet8_10e_fmnist.py', 'student alone (CE)'),
-    'kd': ('kd_resnet14_resnet8_10e_fmnist.py', 'logit KD (T=4)'),
-    'noproj': ('pefd_noproj_resnet14_resnet8_10e_fmnist.py',
-               'feature matching, no projector'),
-    'ens1': ('pefd_ens1_resnet14_resnet8_10e_fmnist.py', 'one projector'),
-    'ens2': ('pefd_ens2_resnet14_resnet8_10e_fmnist.py', 'ensemble q=2'),
-    'ens3': ('pefd_ens3_resnet14_resnet8_10e_fmnist.py', 'ensemble q=3'),
-    'ens4': ('pefd_ens4_resnet14_resnet8_10e_fmnist.py', 'ensemble q=4'),
-    'ens3_kd': ('pefd_ens3_kd_resnet14_resnet8_10e_fmnist.py',
-                'ensemble q=3 + logit KD'),
-    # The teacher's precision (the rows above: model.teacher_dtype='auto').
-    'ens3_fp32teacher': (
-        'pefd_ens3_fp32teacher_resnet14_resnet8_10e_fmnist.py',
-        'ensemble q=3, teacher fp32'),
-    'ens3_bf16teacher': (
-        'pefd_ens3_bf16teacher_resnet14_resnet8_10e_fmnist.py',
-        'ensemble q=3, teacher bf16 + channels_last'),
-}
-# What a plain `tools/ablation.py` runs: the paper's claims.
-DEFAULT_METHODS = ['student', 'kd', 'noproj', 'ens1', 'ens2', 'ens3', 'ens4',
-                   'ens3_kd']
+
+
+@dataclass(frozen=True)
+class Preset:
+    """One setting of the study: its pair, its methods and its claims."""
+    name: str
+    teacher: str  # config of the teacher trained alone
+    teacher_label: str
+    # name -> (config, description); the order of the table.
+    methods: Dict[str, Tuple[str, str]]
+    # What a plain `tools/ablation.py --preset NAME` runs.
+    default_methods: List[str]
+    default_seeds: List[int]
+    # Paired comparisons: (claim, method, baseline, kind); kind 'greater'
+    # (held when the interval of method - baseline lies above 0), 'equal'
+    # (held when it lies inside +-EQUIVALENCE points) or 'differ'
+    # (reported both ways: held when it excludes 0).
+    claims: List[Tuple[str, str, str, str]] = field(default_factory=list)
+
+
+QUICK = Preset(
+    name='quick',
+    teacher='resnet14_10e_fmnist.py',
+    teacher_label='teacher ResNet-14 (reference)',
+    methods={
+        'student': ('resnet8_10e_fmnist.py', 'student alone (CE)'),
+        'kd': ('kd_hinton_resnet14_resnet8_10e_fmnist.py',
+               'logit KD (T=4, CE 1 + KL 1)'),
+        'noproj': ('pefd_noproj_resnet14_resnet8_10e_fmnist.py',
+                   'feature matching, no projector'),
+        'ens1': ('pefd_ens1_resnet14_resnet8_10e_fmnist.py', 'one projector'),
+        'ens2': ('pefd_ens2_resnet14_resnet8_10e_fmnist.py', 'ensemble q=2'),
+        'ens3': ('pefd_ens3_resnet14_resnet8_10e_fmnist.py', 'ensemble q=3'),
+        'ens4': ('pefd_ens4_resnet14_resnet8_10e_fmnist.py', 'ensemble q=4'),
+        'ens3_kd': ('pefd_ens3_kd_resnet14_resnet8_10e_fmnist.py',
+                    'ensemble q=3 + logit KD'),
+        # The teacher's precision (the rows above: teacher_dtype='auto').
+        'ens3_fp32teacher': (
+            'pefd_ens3_fp32teacher_resnet14_resnet8_10e_fmnist.py',
+            'ensemble q=3, teacher fp32'),
+        'ens3_bf16teacher': (
+            'pefd_ens3_bf16teacher_resnet14_resnet8_10e_fmnist.py',
+            'ensemble q=3, teacher bf16 + channels_last'),
+    },
+    default_methods=['student', 'kd', 'noproj', 'ens1', 'ens2', 'ens3',
+                     'ens4', 'ens3_kd'],
+    default_seeds=[0, 1, 2])
+
+_PAIR = 'resnet20s2_resnet8s2'
+FULL = Preset(
+    name='full',
+    teacher='resnet20s2_15e_fmnist.py',
+    teacher_label='teacher ResNet-20, stride-2 stem',
+    methods={
+        'student': ('resnet8s2_5e_fmnist.py', 'student alone (CE)'),
+        'kd': (f'kd_{_PAIR}_5e_fmnist.py', 'logit KD (CE 0.1 + KL 0.9)'),
+        'kd1proj': (f'kd1proj_{_PAIR}_5e_fmnist.py',
+                    'logit KD through a logit projector'),
+        'noproj': (f'pefd_noproj_{_PAIR}_5e_fmnist.py',
+                   'feature matching, no projector'),
+        'ens1': (f'pefd_ens1_{_PAIR}_5e_fmnist.py', 'one projector'),
+        'ens2': (f'pefd_ens2_{_PAIR}_5e_fmnist.py', 'ensemble q=2'),
+        'ens3': (f'pefd_ens3_{_PAIR}_5e_fmnist.py', 'ensemble q=3'),
+        'ens4': (f'pefd_ens4_{_PAIR}_5e_fmnist.py', 'ensemble q=4'),
+        'ens8': (f'pefd_ens8_{_PAIR}_5e_fmnist.py', 'ensemble q=8'),
+        'ens3_kd': (f'pefd_ens3_kd_{_PAIR}_5e_fmnist.py',
+                    'ensemble q=3 + logit KD'),
+        'ens3_fp32teacher': (f'pefd_ens3_fp32teacher_{_PAIR}_5e_fmnist.py',
+                             'ensemble q=3, teacher fp32 (exact)'),
+        'ens3_bf16teacher': (f'pefd_ens3_bf16teacher_{_PAIR}_5e_fmnist.py',
+                             'ensemble q=3, teacher bf16 + channels_last'),
+        'ens3_stage2': (f'pefd_ens3_stage2_{_PAIR}_5e_fmnist.py',
+                        'ensemble q=3, penultimate + stage 2'),
+        # The pair whose widths differ (student ends in 32 channels).
+        'w32_student': ('resnet8s2w32_5e_fmnist.py',
+                        'narrow student (32-d) alone (CE)'),
+        'w32_ens1': (f'pefd_ens1_{_PAIR}w32_5e_fmnist.py',
+                     'narrow student, one projector 32 -> 64'),
+        'w32_ens3': (f'pefd_ens3_{_PAIR}w32_5e_fmnist.py',
+                     'narrow student, ensemble q=3 32 -> 64'),
+        # The heterogeneous pair: the same CNN teacher, a tiny ViT student.
+        'vit_student': ('vit4_5e_fmnist.py', 'ViT student alone (CE)'),
+        'vit_kd': ('kd_resnet20s2_vit4_5e_fmnist.py',
+                   'ViT student, logit KD (CE 0.1 + KL 0.9)'),
+        'vit_ens3': ('pefd_ens3_resnet20s2_vit4_5e_fmnist.py',
+                     'ViT student, ensemble q=3'),
+    },
+    # Run in this order (the paper's main claims first, so a partial study
+    # already answers them); the table keeps the order above.
+    default_methods=['student', 'kd', 'noproj', 'ens1', 'ens3', 'ens3_kd',
+                     'kd1proj', 'ens2', 'ens4', 'ens8', 'ens3_fp32teacher',
+                     'ens3_bf16teacher', 'ens3_stage2', 'w32_student',
+                     'w32_ens1', 'w32_ens3', 'vit_student', 'vit_kd',
+                     'vit_ens3'],
+    default_seeds=[10, 20, 30],
+    claims=[
+        ('projector > no projector', 'ens1', 'noproj', 'greater'),
+        ('ensemble (q=3) >= one projector', 'ens3', 'ens1', 'greater'),
+        ('PEFD (q=3) > student alone', 'ens3', 'student', 'greater'),
+        ('PEFD (q=3) > logit KD', 'ens3', 'kd', 'greater'),
+        ('PEFD + KD vs PEFD (q=3)', 'ens3_kd', 'ens3', 'differ'),
+        ('logit projector > logit KD', 'kd1proj', 'kd', 'greater'),
+        ('cheap teacher (bf16) = exact teacher (fp32)', 'ens3_bf16teacher',
+         'ens3_fp32teacher', 'equal'),
+        ('penultimate + stage 2 vs penultimate only (q=3)', 'ens3_stage2',
+         'ens3', 'differ'),
+        ('narrow pair: ensemble (q=3) >= one projector', 'w32_ens3',
+         'w32_ens1', 'greater'),
+        ('narrow pair: PEFD (q=3) > student alone', 'w32_ens3',
+         'w32_student', 'greater'),
+        ('CNN -> ViT: PEFD (q=3) > student alone', 'vit_ens3', 'vit_student',
+         'greater'),
+        ('CNN -> ViT: PEFD (q=3) > logit KD', 'vit_ens3', 'vit_kd',
+         'greater'),
+    ])
+PRESETS = {p.name: p for p in (QUICK, FULL)}
+# Every method name of any preset (for --methods' choices).
+METHODS = {name: spec for p in PRESETS.values()
+           for name, spec in p.methods.items()}
+# An 'equal' claim holds when the whole 95 % interval of the difference
+# lies within +-EQUIVALENCE points of top-1.
+EQUIVALENCE = 0.3
+# The goal of the full study (README): the best projector-ensemble student
+# with at most GOAL_PARAMS parameters reaches GOAL_TOP1 % (mean of the
+# seeds) and beats CE, KD and no projector by more than 2 standard
+# deviations (of the paired differences over the seeds).
+GOAL_PARAMS = 60000
+GOAL_TOP1 = 91.5
 # The first 50,000 training images are for training; the last 10,000 are
 # the held-out validation split of --holdout, never trained on.
 TRAIN_POOL = 50000
 
 
+def train_size(args) -> int:
+    """How many training images the runs of ``args`` train on."""
+    if args.preset == 'full':
+        return TRAIN_POOL if args.holdout else TRAIN_POOL + 10000
+    return TRAIN_POOL if args.full else args.train_size
+
+
 def run_options(args, data_root: str, seed: int) -> dict:
+    """--cfg-options of one run: data, split, seed and (quick preset) the
+    schedule; the full preset's schedule is its configs'."""
     from projkd_tools.experiment import loader_options
-    size = TRAIN_POOL if args.full else args.train_size
-    options = loader_options(data_root, list(range(size)) if args.holdout
-                             else size)
+    size = train_size(args)
+    full_set = args.preset == 'full' and not args.holdout
+    options = loader_options(
+        data_root, None if full_set else
+        (list(range(size)) if args.holdout else size))
     if args.holdout:
         held_out = list(range(TRAIN_POOL, TRAIN_POOL + 10000))
         options.update({
@@ -55,13 +173,14 @@ def run_options(args, data_root: str, seed: int) -> dict:
             'val_dataloader.dataset.test_mode': False,
             'val_dataloader.dataset.indices': held_out,
         })
-    epochs = args.epochs
-    options.update({
-        'train_cfg.max_epochs': epochs,
-        'param_scheduler.milestones': [max(1, round(epochs * 0.6)),
-                                       max(1, round(epochs * 0.8))],
-        'randomness.seed': seed,
-    })
+    if args.preset == 'quick':
+        epochs = args.epochs
+        options.update({
+            'train_cfg.max_epochs': epochs,
+            'param_scheduler.milestones': [max(1, round(epochs * 0.6)),
+                                           max(1, round(epochs * 0.8))],
+        })
+    options['randomness.seed'] = seed
     for item in args.cfg_options:
         key, _, value = item.partition('=')
         options[key] = value
@@ -85,32 +204,151 @@ def teacher_from_runs(methods: dict):
     return None
 
 
-def table(results: dict, args) -> str:
+def sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def count_parameters(config: str) -> dict:
+    """Parameters of the student (what is exported), of the extra trainable
+    modules of training only (projectors) and of the teacher, from the
+    model the config builds."""
+    from mmengine.config import Config
+
+    from projkd_mm.utils.build import build_model
+    cfg = Config.fromfile(config)
+    if 'teacher' not in cfg.model:
+        model = build_model(cfg)
+        return dict(student=sum(p.numel() for p in model.parameters()),
+                    extra=0, teacher=None)
+    model = build_model(cfg, teacher_ckpt=None, allow_random_teacher=True)
+    student = sum(p.numel() for p in model.architecture.parameters())
+    teacher = sum(p.numel() for p in model.teacher.parameters())
+    total = sum(p.numel() for p in model.parameters())
+    return dict(student=student, extra=total - student - teacher,
+                teacher=teacher)
+
+
+def paired(results: dict, method: str, baseline: str, key='final'):
+    """Mean difference method - baseline over the seeds both have run, its
+    std and 95 % t interval (t with n - 1 degrees of freedom)."""
+    from scipy import stats
+    a = {r['seed']: r[key] for r in results['methods'].get(method, [])}
+    b = {r['seed']: r[key] for r in results['methods'].get(baseline, [])}
+    seeds = sorted(set(a) & set(b))
+    diffs = [a[s] - b[s] for s in seeds]
+    if len(diffs) < 2:
+        return None
+    mean = statistics.mean(diffs)
+    std = statistics.stdev(diffs)
+    half = stats.t.ppf(0.975, len(diffs) - 1) * std / len(diffs) ** 0.5
+    return dict(seeds=seeds, mean=mean, std=std, low=mean - half,
+                high=mean + half)
+
+
+def verdict(diff, kind: str) -> str:
+    if diff is None:
+        return 'not run'
+    low, high = diff['low'], diff['high']
+    if kind == 'greater':
+        return ('held' if low > 0 else 'not held' if high < 0 else
+                'inconclusive')
+    if kind == 'equal':
+        return ('held' if -EQUIVALENCE < low and high < EQUIVALENCE else
+                'not held' if low > 0 or high < 0 else 'inconclusive')
+    return ('differ (+)' if low > 0 else 'differ (-)' if high < 0 else
+            'no difference shown')
+
+
+def claims_table(results: dict, preset: Preset) -> Tuple[str, list]:
+    rows = []
+    lines = ['| claim | comparison | difference (pp), mean [95 % CI] | '
+             'verdict |', '|---|---|---|---|']
+    for claim, method, baseline, kind in preset.claims:
+        diff = paired(results, method, baseline)
+        result = verdict(diff, kind)
+        rows.append(dict(claim=claim, method=method, baseline=baseline,
+                         kind=kind, difference=diff, verdict=result))
+        figure = ('n/a' if diff is None else
+                  f'{diff["mean"]:+.2f} [{diff["low"]:+.2f}, '
+                  f'{diff["high"]:+.2f}]')
+        lines.append(f'| {claim} | {method} - {baseline} | {figure} | '
+                     f'{result} |')
+    return '\n'.join(lines), rows
+
+
+def goal_check(results: dict, preset: Preset) -> Tuple[str, dict]:
+    """The README's goal: the best projector-ensemble student of at most
+    GOAL_PARAMS parameters, against GOAL_TOP1 and against CE, KD and no
+    projector (by more than 2 std of the paired differences)."""
+    params = results.get('params', {})
+    candidates = [
+        name for name, runs in results['methods'].items()
+        if name.startswith(('ens', 'w32_ens', 'vit_ens'))
+        and 'teacher' not in name
+        and params.get(name, {}).get('student', GOAL_PARAMS + 1) <=
+        GOAL_PARAMS
+    ]
+    if not candidates:
+        return 'Goal: no projector-ensemble student has run yet.', {}
+    best = max(candidates, key=lambda n: statistics.mean(
+        r['final'] for r in results['methods'][n]))
+    top1 = statistics.mean(r['final'] for r in results['methods'][best])
+    margins = {}
+    for baseline in ('student', 'kd', 'noproj'):
+        diff = paired(results, best, baseline)
+        margins[baseline] = diff
+    beats = all(d is not None and d['mean'] > 2 * d['std']
+                for d in margins.values())
+    met = top1 >= GOAL_TOP1 and beats
+    parts = ', '.join(
+        f'{b}: n/a' if d is None else
+        f'{b}: {d["mean"]:+.2f} (2 std = {2 * d["std"]:.2f})'
+        for b, d in margins.items())
+    text = (f'Goal (best projector-ensemble student with <= {GOAL_PARAMS} '
+            f'parameters reaches >= {GOAL_TOP1} % and beats CE, KD and no '
+            f'projector by > 2 std): **{"met" if met else "not met"}**. '
+            f'Best: {preset.methods[best][1]} ({params[best]["student"]} '
+            f'parameters), {top1:.2f} %; margins over {parts}.')
+    return text, dict(best=best, top1=top1, met=met, margins=margins)
+
+
+def table(results: dict, args, preset: Preset) -> str:
     split = 'held-out validation' if args.holdout else 'test'
+    params = results.get('params', {})
     lines = [
         f'| method | final top-1 ({split}) | best-epoch top-1 | '
-        'time / run |', '|---|---|---|---|'
+        'parameters (student + training-only) | time / run |',
+        '|---|---|---|---|---|'
     ]
     for name, runs in results['methods'].items():
         final = mean_std([r['final'] for r in runs])
         best = mean_std([r['best'] for r in runs])
         secs = statistics.mean(r['seconds'] for r in runs)
-        lines.append(f'| {METHODS[name][1]} | {final[0]:.2f} +- '
+        count = params.get(name)
+        size = ('n/a' if count is None else
+                f'{count["student"]:,} + {count["extra"]:,}')
+        lines.append(f'| {preset.methods[name][1]} | {final[0]:.2f} +- '
                      f'{final[1]:.2f} | {best[0]:.2f} +- {best[1]:.2f} | '
-                     f'{secs / 60:.1f} min |')
+                     f'{size} | {secs / 60:.1f} min |')
     teacher = results['teacher']
     if teacher is None:
-        lines.append('| teacher (given checkpoint) | n/a | n/a | n/a |')
+        lines.append('| teacher (given checkpoint) | n/a | n/a | n/a | n/a |')
     else:
         secs = ('given checkpoint' if teacher['seconds'] is None else
                 f'{teacher["seconds"] / 60:.1f} min')
-        lines.append(f'| teacher ResNet-14 (reference) | '
+        count = params.get('teacher')
+        size = 'n/a' if count is None else f'{count["student"]:,}'
+        lines.append(f'| {preset.teacher_label} | '
                      f'{teacher["final"]:.2f} | {teacher["best"]:.2f} | '
-                     f'{secs} |')
+                     f'{size} | {secs} |')
     return '\n'.join(lines)
 
 
-def plot(results: dict, path: str) -> None:
+def plot(results: dict, path: str, preset: Preset) -> None:
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -119,11 +357,12 @@ def plot(results: dict, path: str) -> None:
         curves = [r['curve'] for r in runs]
         length = min(len(c) for c in curves)
         mean = [statistics.mean(c[i] for c in curves) for i in range(length)]
-        ax.plot(range(1, length + 1), mean, marker='.', label=METHODS[name][1])
+        ax.plot(range(1, length + 1), mean, marker='.',
+                label=preset.methods[name][1])
     ax.set_xlabel('epoch')
     ax.set_ylabel('top-1 (%), mean over seeds')
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -134,12 +373,29 @@ def _write_json(obj, path: str, **kwargs) -> None:
     atomic_write(path, json.dumps(obj, **kwargs))
 
 
+def regenerate_command(args) -> str:
+    """The command that regenerates the whole table (method order and
+    interrupted invocations do not change it)."""
+    seeds = ' '.join(map(str, args.seeds))
+    if args.preset == 'full':
+        command = (f'python tools/ablation.py --preset full --work-dir '
+                   f'{args.work_dir} --seeds {seeds}')
+    else:
+        command = (f'python tools/ablation.py --work-dir {args.work_dir} '
+                   f'--train-size {args.train_size} --epochs {args.epochs} '
+                   f'--seeds {seeds}' + (' --full' if args.full else ''))
+    return (command + (' --holdout' if args.holdout else '') +
+            (' --cfg-options ' + ' '.join(args.cfg_options)
+             if args.cfg_options else ''))
+
+
 def run_study(args) -> int:
     """Train what is missing, then write the table, results.json and the
     accuracy curves to ``args.work_dir``."""
     from projkd_mm.datasets import DEBIAN_FASHION_MNIST, prepare_idx_dataset
     from projkd_mm.utils.export import export_submodel
     from projkd_tools.experiment import train_config
+    preset = PRESETS[args.preset]
     default = osp.join(REPO, 'data', 'fashion_mnist')
     data_root = prepare_idx_dataset(
         [args.data_root] if args.data_root else [default,
@@ -147,26 +403,22 @@ def run_study(args) -> int:
         default)
     work_dir = osp.abspath(args.work_dir)
     os.makedirs(work_dir, exist_ok=True)
-    # The command that regenerates the whole table (method order and
-    # interrupted invocations do not change it).
-    command = (f'python tools/ablation.py --work-dir {args.work_dir} '
-               f'--train-size {args.train_size} --epochs {args.epochs} '
-               f'--seeds {" ".join(map(str, args.seeds))}' +
-               (' --full' if args.full else '') +
-               (' --holdout' if args.holdout else '') +
-               (' --cfg-options ' + ' '.join(args.cfg_options)
-                if args.cfg_options else ''))
-    results = {'command': command, 'settings': vars(args),
-               'data_root': data_root, 'methods': {}}
+    results = {'command': regenerate_command(args), 'settings': vars(args),
+               'data_root': data_root, 'methods': {}, 'params': {}}
     results_file = osp.join(work_dir, 'results.json')
     same = ('train_size', 'epochs', 'full', 'holdout', 'cfg_options')
     if osp.isfile(results_file):
         # An interrupted or partial study with the same settings: keep its
         # runs and add the missing ones.
         earlier = json.load(open(results_file))
-        if all(earlier['settings'][k] == results['settings'][k]
-               for k in same):
+        if all(earlier['settings'].get(k) == results['settings'].get(k)
+               for k in same + ('preset', )) or (
+                   args.preset == 'quick' and 'preset' not in
+                   earlier['settings'] and all(
+                       earlier['settings'][k] == results['settings'][k]
+                       for k in same)):
             results['methods'] = earlier['methods']
+            results['params'] = earlier.get('params', {})
     start = time.time()
 
     teacher_ckpt = args.teacher_ckpt or osp.join(work_dir, 'teacher.pth')
@@ -195,30 +447,36 @@ def run_study(args) -> int:
     else:
         # A teacher run without teacher.pth and teacher.json never finished
         # (or its export did not): it is started over, like the runs below.
-        run = train_config(osp.join(CONFIGS, TEACHER),
+        run = train_config(osp.join(CONFIGS, preset.teacher),
                            osp.join(work_dir, 'teacher'),
                            run_options(args, data_root, 0),
                            label='[teacher] ', overwrite=True)
         export_submodel(run.last_checkpoint, teacher_ckpt, prefix=None)
         results['teacher'] = dict(final=run.final, best=run.best,
-                                  seconds=run.seconds, curve=run.top1)
+                                  seconds=run.seconds, curve=run.top1,
+                                  sha256=sha256(teacher_ckpt))
         _write_json(results['teacher'], teacher_log)
+    if osp.isfile(teacher_ckpt) and results['teacher'] is not None:
+        results['teacher'].setdefault('sha256', sha256(teacher_ckpt))
 
     for name in args.methods:
-        config = osp.join(CONFIGS, METHODS[name][0])
+        config = osp.join(CONFIGS, preset.methods[name][0])
+        if name not in results['params']:
+            results['params'][name] = count_parameters(config)
         for seed in args.seeds:
             if any(r['seed'] == seed
                    for r in results['methods'].get(name, [])):
                 print(f'[{name} seed {seed}] done earlier, kept')
                 continue
             options = run_options(args, data_root, seed)
-            if name != 'student':
+            if 'teacher' in results['params'][name] and \
+                    results['params'][name]['teacher'] is not None:
                 options['model.teacher_ckpt'] = teacher_ckpt
             # Not in results.json: the run dir, if any, holds an interrupted
             # run or one of other settings (results.json of other settings
             # is not kept). Start it over rather than --resume it: a resume
-            # is inexact with the configs' persistent data workers and would
-            # continue a run of other settings, so the table would mix runs.
+            # would continue a run of other settings, so the table would mix
+            # runs.
             run = train_config(config, osp.join(work_dir, name,
                                                 f'seed{seed}'), options,
                                label=f'[{name} seed {seed}] ',
@@ -231,24 +489,43 @@ def run_study(args) -> int:
             print(f'[{name} seed {seed}] final {run.final:.2f} best '
                   f'{run.best:.2f} ({run.seconds / 60:.1f} min)')
             _write_json(results, results_file, indent=1)
+    if 'teacher' not in results['params']:
+        results['params']['teacher'] = count_parameters(
+            osp.join(CONFIGS, preset.teacher))
 
-    results['methods'] = {name: results['methods'][name] for name in METHODS
+    results['methods'] = {name: results['methods'][name]
+                          for name in preset.methods
                           if name in results['methods']}
     if results['teacher'] is None:
         results['teacher'] = teacher_from_runs(results['methods'])
-    markdown = table(results, args)
-    size = TRAIN_POOL if args.full else args.train_size
-    done = ', '.join(f'{METHODS[n][1]}: seeds '
+    markdown = table(results, args, preset)
+    if preset.claims:
+        claims, results['claims'] = claims_table(results, preset)
+        goal, results['goal'] = goal_check(results, preset)
+        markdown += (
+            '\n\nPaired comparisons of final-epoch test top-1 (same seed, '
+            'same data order; 95 % interval: t over the seeds, n - 1 '
+            'degrees of freedom). Verdict: held when the interval lies above '
+            f'0 (for "=": inside +-{EQUIVALENCE} points), not held when it '
+            'lies on the other side, inconclusive otherwise.\n\n' + claims +
+            '\n\n' + goal)
+    size = train_size(args)
+    done = ', '.join(f'{preset.methods[n][1]}: seeds '
                      f'{[r["seed"] for r in runs]}'
                      for n, runs in results['methods'].items())
-    header = (f'Fashion-MNIST, {size} training images, {args.epochs} epochs; '
-              f'mean +- std over seeds ({done}).\n'
-              f'Command: `{results["command"]}`\n\n')
+    schedule = ('the epochs of each config' if args.preset == 'full' else
+                f'{args.epochs} epochs')
+    teacher_hash = (results['teacher'] or {}).get('sha256')
+    header = (f'Fashion-MNIST ({args.preset} setting), {size} training '
+              f'images, {schedule}; mean +- std over seeds ({done}).' +
+              (f' Teacher checkpoint SHA-256: `{teacher_hash}`.'
+               if teacher_hash else '') +
+              f'\nCommand: `{results["command"]}`\n\n')
     if not args.report_only:
         _write_json(results, results_file, indent=1)
     with open(osp.join(work_dir, 'results.md'), 'w') as f:
         f.write(header + markdown + '\n')
-    plot(results, osp.join(work_dir, 'accuracy_curves.png'))
+    plot(results, osp.join(work_dir, 'accuracy_curves.png'), preset)
     print('\n' + header + markdown)
     print(f'\nResults: {work_dir}/results.md, results.json, '
           f'accuracy_curves.png ({(time.time() - start) / 60:.0f} min)')

@@ -48,8 +48,9 @@ noproj_mappings = dict(
         s_feature=dict(from_student=True, recorder='feat', data_idx=0),
         t_feature=dict(from_student=False, recorder='feat', data_idx=0)))
 
-# Logit KD (Hinton et al., 2015) with mmrazor's KLDivergence, T = 4,
-# weight 1 on top of cross-entropy. Use as
+# Logit KD (Hinton et al., 2015) with mmrazor's KLDivergence, T = 4
+# (scaled by T^2), weight 1 on top of cross-entropy x 1: Hinton's weights,
+# the `*_kd_hinton*` variants. Use as
 #   distiller=dict(_delete_=True, **_base_.kd_distiller)
 kd_distiller = dict(
     type='CheckedConfigurableDistiller',
@@ -63,3 +64,46 @@ kd_distiller = dict(
         loss_kd=dict(
             preds_S=dict(from_student=True, recorder='logits'),
             preds_T=dict(from_student=False, recorder='logits'))))
+
+# Logit KD as the reference runs its KD baseline (chenyd7/PEFD,
+# scripts/run_cifar.sh, -r 0.1 -b 0.9): KL(T=4) x 0.9; the config also sets
+# the student's cross-entropy to 0.1, as the `*_kd` configs do:
+#   architecture=dict(head=dict(loss=dict(loss_weight=0.1))),
+#   distiller=dict(_delete_=True, **_base_.kd_distiller_reference)
+kd_distiller_reference = dict(
+    type='CheckedConfigurableDistiller',
+    student_recorders=dict(
+        logits=dict(type='ModuleOutputs', source='head.fc')),
+    teacher_recorders=dict(
+        logits=dict(type='ModuleOutputs', source='head.fc')),
+    distill_losses=dict(
+        loss_kd=dict(type='KLDivergence', tau=4, loss_weight=0.9)),
+    loss_forward_mappings=dict(
+        loss_kd=dict(
+            preds_S=dict(from_student=True, recorder='logits'),
+            preds_T=dict(from_student=False, recorder='logits'))))
+
+# An intermediate stage distilled as well as the penultimate feature: its
+# own projector ensemble (1x1 per location on an (N, C, H, W) map, widths
+# inferred from model.input_size) and its own loss term. The teacher map is
+# average-pooled to the student's size where the two differ
+# (teacher_pool='adaptive_avg'). Normalised per sample (the whole map is one
+# vector), as the penultimate term: each term is then at most 4 per sample,
+# so the same weight puts the two on one scale; per location
+# (normalize_over='location') would sum H*W cosine terms instead. Add to a
+# PEFD config's distiller as
+#   student_recorders=dict(stage=dict(type='ModuleOutputs',
+#                                     source='backbone.layer2')),
+#   teacher_recorders=dict(stage=dict(type='ModuleOutputs',
+#                                     source='backbone.layer2')),
+#   connectors=dict(stage_projector=_base_.stage_projector),
+#   distill_losses=dict(loss_stage=_base_.stage_loss),
+#   loss_forward_mappings=dict(loss_stage=_base_.stage_mappings)
+stage_projector = dict(type='ProjectorEnsembleConnector', num_projectors=3)
+stage_loss = dict(type='FeatureMSELoss', loss_weight=12.5, normalize=True,
+                  reduction='batchmean', normalize_over='sample',
+                  teacher_pool='adaptive_avg')
+stage_mappings = dict(
+    s_feature=dict(from_student=True, recorder='stage',
+                   connector='stage_projector'),
+    t_feature=dict(from_student=False, recorder='stage'))

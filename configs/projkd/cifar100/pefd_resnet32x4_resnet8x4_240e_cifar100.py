@@ -12,6 +12,9 @@ _base_ = [
 ]
 
 model = dict(
+    # Shape of one input: a dry forward pass on it at build time checks the
+    # projector widths (or infers those left out) before training starts.
+    input_size=(3, 32, 32),
     architecture=dict(
         _scope_='mmpretrain',
         type='ImageClassifier',

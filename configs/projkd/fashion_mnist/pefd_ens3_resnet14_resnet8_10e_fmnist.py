@@ -12,6 +12,9 @@ _base_ = [
 data_preprocessor = dict(type='mmpretrain.ClsDataPreprocessor')
 
 model = dict(
+    # Shape of one input: a dry forward pass on it at build time checks the
+    # projector widths (or infers those left out) before training starts.
+    input_size=(1, 28, 28),
     architecture=dict(_scope_='mmpretrain', **_base_.student_model),
     teacher=dict(_scope_='mmpretrain', **_base_.teacher_model),
     # The last checkpoint of: python tools/train.py

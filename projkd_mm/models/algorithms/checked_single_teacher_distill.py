@@ -14,6 +14,7 @@ from projkd_mm.models.algorithms.teacher_precision import (
     cpu_bf16_supported,
     resolve_teacher_dtype,
 )
+from projkd_mm.models.algorithms.width_inference import infer_widths
 from projkd_mm.utils.checkpoint import load_weights_strict
 from projkd_mm.validation import check_distill_config, check_teacher_options
 
@@ -103,6 +104,18 @@ class CheckedSingleTeacherDistill(SingleTeacherDistill):
         teacher_compile (bool): Run the teacher's forward through
             ``torch.compile`` (the teacher only; compiled at its first call,
             which takes a while). Defaults to False.
+        input_size (Sequence[int], optional): Shape of one input without
+            the batch dimension, e.g. ``(3, 224, 224)``. When set, one dry
+            forward pass of teacher and student on a dummy batch of that
+            shape, at build time, infers the widths a
+            ``ProjectorEnsembleConnector`` leaves out (``in_channels`` /
+            ``out_channels`` = None) and checks the given ones, so a width
+            mismatch is an error before training starts; the widths are
+            logged ("projector: 768 -> 512, 3 members"). Required when a
+            width is left out. The pass leaves weights, BatchNorm
+            statistics, train/eval flags and the global RNG as they were
+            (:mod:`projkd_mm.models.algorithms.width_inference`). Defaults
+            to None.
         skip_checks (Sequence[str]): Names of the config checks of
             :mod:`projkd_mm.validation` not to run (``CHECKS``), e.g.
             ``['argument-side-names']`` for a loss whose argument names do
@@ -118,6 +131,7 @@ class CheckedSingleTeacherDistill(SingleTeacherDistill):
                  teacher_dtype: str = 'fp32',
                  teacher_memory_format: str = 'contiguous',
                  teacher_compile: bool = False,
+                 input_size: Optional[Sequence[int]] = None,
                  skip_checks: Sequence[str] = (),
                  **kwargs) -> None:
         if nonfinite not in ('raise', 'skip'):
@@ -163,6 +177,9 @@ class CheckedSingleTeacherDistill(SingleTeacherDistill):
             # Strides only: load_state_dict copies into these tensors and
             # .to(device) preserves their format.
             self.teacher.to(memory_format=torch.channels_last)
+        #: Shape of one input (without batch) for the width dry run.
+        self.input_size = input_size
+        infer_widths(self, input_size)
         MMLogger.get_current_instance().info(
             f'Teacher forward: {teacher_dtype}'
             f"{' autocast' if teacher_dtype != 'fp32' else ''}, "

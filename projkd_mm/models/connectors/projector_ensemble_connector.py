@@ -11,6 +11,12 @@ from mmrazor.registry import MODELS
 from torch import nn
 
 
+def _check_positive(name: str, value, hint: str = '') -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f'ProjectorEnsembleConnector: {name} must be a '
+                         f'positive int{hint}, got {value!r}.')
+
+
 @MODELS.register_module()
 class ProjectorEnsembleConnector(BaseConnector):
     r"""An ensemble of linear projectors from student to teacher features.
@@ -32,8 +38,13 @@ class ProjectorEnsembleConnector(BaseConnector):
     there is no Python loop over members.
 
     Args:
-        in_channels (int): Student feature channels ``C_in``.
-        out_channels (int): Teacher feature channels ``C_out``.
+        in_channels (int, optional): Student feature channels ``C_in``.
+            ``None`` (or leaving it out): inferred at build time by
+            ``CheckedSingleTeacherDistill`` from one dry forward pass of
+            the student through its recorders (its ``input_size``).
+        out_channels (int, optional): Teacher feature channels ``C_out``;
+            ``None``: inferred likewise from the teacher feature the same
+            loss compares the projection with.
         num_projectors (int): Ensemble size ``q``. The paper uses 3.
         act_cfg (dict, optional): Activation applied to every member before
             the mean, an mmcv activation config. ``None`` gives linear
@@ -51,28 +62,63 @@ class ProjectorEnsembleConnector(BaseConnector):
     """
 
     def __init__(self,
-                 in_channels: int,
-                 out_channels: int,
+                 in_channels: Optional[int] = None,
+                 out_channels: Optional[int] = None,
                  num_projectors: int = 3,
                  act_cfg: Optional[Dict] = dict(type='ReLU'),
                  init_cfg: Optional[Dict] = None) -> None:
         super().__init__(init_cfg)
+        _check_positive('num_projectors', num_projectors)
         for name, value in (('in_channels', in_channels),
-                            ('out_channels', out_channels),
-                            ('num_projectors', num_projectors)):
-            if isinstance(value, bool) or not isinstance(value, int) or \
-                    value < 1:
-                raise ValueError(f'ProjectorEnsembleConnector: {name} must '
-                                 f'be a positive int, got {value!r}.')
+                            ('out_channels', out_channels)):
+            if value is not None:
+                _check_positive(name, value,
+                                ' (or None: inferred at build time)')
+        self.num_projectors = num_projectors
         self.in_channels = in_channels
         self.out_channels = out_channels
-        self.num_projectors = num_projectors
-        self.weight = nn.Parameter(
-            torch.empty(num_projectors, out_channels, in_channels))
-        self.bias = nn.Parameter(torch.empty(num_projectors, out_channels))
+        self.register_parameter('weight', None)
+        self.register_parameter('bias', None)
         self.act = (build_activation_layer(act_cfg)
                     if act_cfg is not None else nn.Identity())
+        if in_channels is not None and out_channels is not None:
+            self.set_widths(in_channels, out_channels)
+
+    @property
+    def widths_known(self) -> bool:
+        """Whether the projectors exist (both widths set or inferred)."""
+        return self.weight is not None
+
+    def set_widths(self, in_channels: int, out_channels: int) -> None:
+        """Create the projectors for these widths, freshly initialised.
+
+        Called by the constructor when both widths are given, and by
+        ``CheckedSingleTeacherDistill`` with the widths it inferred (before
+        the optimizer is built).
+        """
+        _check_positive('in_channels', in_channels)
+        _check_positive('out_channels', out_channels)
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.weight = nn.Parameter(
+            torch.empty(self.num_projectors, out_channels, in_channels))
+        self.bias = nn.Parameter(
+            torch.empty(self.num_projectors, out_channels))
         self.reset_parameters()
+
+    @staticmethod
+    def feature_width(x: torch.Tensor) -> int:
+        """The channel count of a feature in any layout this connector
+        takes: ``(N, C)``, ``(N, C, H, W)`` or tokens ``(N, L, C)``."""
+        if not isinstance(x, torch.Tensor) or x.dim() not in (2, 3, 4):
+            shape = tuple(x.shape) if isinstance(x, torch.Tensor) else \
+                type(x).__name__
+            raise ValueError(
+                f'ProjectorEnsembleConnector takes (N, C), (N, C, H, W) or '
+                f'token (N, L, C) features, got {shape}. Record another '
+                'module (a recorder\'s source) or pick the tensor with its '
+                'data_idx.')
+        return x.shape[2] if x.dim() == 3 else x.shape[1]
 
     def reset_parameters(self) -> None:
         """``nn.Linear``'s default init, drawn independently per member."""
@@ -83,6 +129,13 @@ class ProjectorEnsembleConnector(BaseConnector):
         nn.init.uniform_(self.bias, -bound, bound)
 
     def _check_input(self, x: torch.Tensor) -> None:
+        if not self.widths_known:
+            raise RuntimeError(
+                'ProjectorEnsembleConnector: in_channels/out_channels were '
+                'left to be inferred, but nothing inferred them. '
+                'CheckedSingleTeacherDistill infers them at build time '
+                '(set model.input_size=(C, H, W) there); with any other '
+                'algorithm set both widths in the config.')
         channels = {2: 1, 3: 2, 4: 1}.get(x.dim())
         if channels is None or x.shape[channels] != self.in_channels:
             found = x.shape[channels] if channels is not None else '?'

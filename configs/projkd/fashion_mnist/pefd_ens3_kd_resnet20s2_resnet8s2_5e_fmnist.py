@@ -1,0 +1,11 @@
+# Ensemble of 3 projectors plus logit KD: the PEFD loss (weight 25 on
+# 1 - cos) and KL(T=4) x 0.9 on top of cross-entropy x 1.
+_base_ = './pefd_ens3_resnet20s2_resnet8s2_5e_fmnist.py'
+
+model = dict(
+    distiller=dict(
+        student_recorders=_base_.kd_distiller_reference.student_recorders,
+        teacher_recorders=_base_.kd_distiller_reference.teacher_recorders,
+        distill_losses=_base_.kd_distiller_reference.distill_losses,
+        loss_forward_mappings=_base_.kd_distiller_reference.
+        loss_forward_mappings))

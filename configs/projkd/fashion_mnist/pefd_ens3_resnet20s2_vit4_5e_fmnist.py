@@ -1,0 +1,21 @@
+# Heterogeneous pair: the CNN teacher of the full study (ResNet-20, stride-2
+# stem) -> a tiny ViT student (4x4 patches). The student's penultimate
+# feature is its class token, recorded at `backbone` (data_idx 0;
+# ../../_base_/families/vit.py); the projector widths (64 -> 64) are
+# inferred by the dry run on model.input_size. Optimizer as
+# vit4_5e_fmnist.py.
+_base_ = [
+    './pefd_ens3_resnet20s2_resnet8s2_5e_fmnist.py',
+    '../../_base_/families/vit.py',
+]
+
+model = dict(
+    architecture=dict(_delete_=True, _scope_='mmpretrain',
+                      **_base_.vit_student_model),
+    distiller=dict(
+        student_recorders=dict(feat=_base_.vit_recorder),
+        connectors=dict(projector=dict(in_channels=None,
+                                       out_channels=None))))
+optim_wrapper = dict(
+    optimizer=dict(_delete_=True, type='AdamW', lr=1e-3,
+                   weight_decay=0.05))

@@ -1,0 +1,13 @@
+# The teacher of the full Fashion-MNIST study (tools/ablation.py
+# --preset full), trained alone on all 60,000 training images: 15 epochs,
+# lr 0.05 divided by 10 after epochs 9 and 12.
+_base_ = [
+    '../../_base_/models/fashion_mnist_s2_resnets.py',
+    '../../_base_/datasets/fashion_mnist_bs128.py',
+    '../../_base_/schedules/fashion_mnist_10e.py',
+    '../../_base_/projkd_runtime.py',
+]
+model = _base_.teacher_model
+train_cfg = dict(max_epochs=15)
+param_scheduler = dict(milestones=[9, 12])
+default_hooks = dict(logger=dict(interval=100))

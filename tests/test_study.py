@@ -1,0 +1,128 @@
+"""The study tool's presets, paired comparisons and report."""
+import json
+import os.path as osp
+import statistics
+
+import ablation  # tools/ablation.py (tools/ is on sys.path: conftest)
+import pytest
+from scipy import stats
+
+from projkd_tools import study
+
+
+def args_of(*argv):
+    return ablation.parse_args(list(argv))
+
+
+def test_full_preset_defaults_and_refusals(capsys):
+    args = args_of('--preset', 'full')
+    assert args.seeds == [10, 20, 30]
+    assert args.methods == study.FULL.default_methods
+    assert args.work_dir == 'work_dirs/ablation_full'
+    for extra in (['--epochs', '3'], ['--train-size', '100'], ['--full']):
+        with pytest.raises(SystemExit):
+            args_of('--preset', 'full', *extra)
+        assert 'only for --preset quick' in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        args_of('--preset', 'quick', '--methods', 'kd1proj')
+    assert 'not in the quick preset' in capsys.readouterr().err
+
+
+def test_full_preset_trains_on_all_images_or_the_non_held_out_ones():
+    options = study.run_options(args_of('--preset', 'full'), '/data', 10)
+    assert 'train_dataloader.dataset.indices' not in options
+    assert 'train_cfg.max_epochs' not in options  # the configs' schedule
+    assert options['randomness.seed'] == 10
+    assert study.train_size(args_of('--preset', 'full')) == 60000
+    held = study.run_options(args_of('--preset', 'full', '--holdout'),
+                             '/data', 10)
+    assert held['train_dataloader.dataset.indices'] == list(range(50000))
+    assert held['val_dataloader.dataset.indices'] == list(
+        range(50000, 60000))
+    assert held['val_dataloader.dataset.test_mode'] is False
+
+
+def test_every_method_config_exists_and_differs():
+    for preset in study.PRESETS.values():
+        configs = [c for c, _ in preset.methods.values()]
+        assert len(set(configs)) == len(configs)
+        for config in configs + [preset.teacher]:
+            assert osp.isfile(osp.join(study.CONFIGS, config)), config
+        for _, method, baseline, _ in preset.claims:
+            assert {method, baseline} <= set(preset.methods)
+
+
+def runs(finals):
+    return [dict(seed=s, final=f) for s, f in zip((10, 20, 30), finals)]
+
+
+def test_paired_difference_is_a_t_interval_over_seeds():
+    results = {'methods': {'a': runs([91.0, 91.5, 90.8]),
+                           'b': runs([90.0, 90.9, 90.1])}}
+    diff = study.paired(results, 'a', 'b')
+    d = [1.0, 0.6, 0.7]
+    half = stats.t.ppf(0.975, 2) * statistics.stdev(d) / 3 ** 0.5
+    assert diff['seeds'] == [10, 20, 30]
+    assert diff['mean'] == pytest.approx(statistics.mean(d))
+    assert diff['low'] == pytest.approx(statistics.mean(d) - half)
+    assert diff['high'] == pytest.approx(statistics.mean(d) + half)
+    assert study.verdict(diff, 'greater') == 'held'
+    assert study.verdict(diff, 'differ') == 'differ (+)'
+    flipped = study.paired(results, 'b', 'a')
+    assert study.verdict(flipped, 'greater') == 'not held'
+    # Only the seeds both methods ran are paired; one pair is no interval.
+    results['methods']['c'] = runs([91.0])
+    assert study.paired(results, 'a', 'c') is None
+    assert study.verdict(None, 'greater') == 'not run'
+
+
+def test_verdicts_at_the_edges():
+    wide = dict(mean=0.1, low=-0.5, high=0.7)
+    assert study.verdict(wide, 'greater') == 'inconclusive'
+    assert study.verdict(wide, 'differ') == 'no difference shown'
+    assert study.verdict(wide, 'equal') == 'inconclusive'
+    tight = dict(mean=0.0, low=-0.1, high=0.2)
+    assert study.verdict(tight, 'equal') == 'held'
+    apart = dict(mean=0.8, low=0.5, high=1.1)
+    assert study.verdict(apart, 'equal') == 'not held'
+
+
+def test_goal_needs_the_level_and_two_std_over_each_baseline():
+    results = {
+        'params': {n: {'student': 53090} for n in
+                   ('ens3', 'student', 'kd', 'noproj')},
+        'methods': {'ens3': runs([92.0, 92.1, 91.9]),
+                    'student': runs([90.0, 90.1, 89.9]),
+                    'kd': runs([90.5, 90.6, 90.4]),
+                    'noproj': runs([91.0, 91.6, 91.3])}}
+    text, goal = study.goal_check(results, study.FULL)
+    assert goal['best'] == 'ens3' and goal['top1'] == pytest.approx(92.0)
+    # ens3 - noproj = 1.0, 0.5, 0.6: mean 0.7 > 2 std (0.55)
+    assert goal['met'] and '**met**' in text
+    results['methods']['noproj'] = runs([91.0, 92.0, 91.3])
+    _, goal = study.goal_check(results, study.FULL)
+    assert not goal['met']  # 0.7 mean, but 2 std = 1.25
+
+
+def test_full_preset_end_to_end_writes_claims(tmp_path, digits_root,
+                                              run_tool):
+    work = tmp_path / 'full'
+    out = run_tool('tools/ablation.py', '--preset', 'full', '--data-root',
+                   digits_root, '--work-dir', str(work), '--seeds', '10',
+                   '20', '--methods', 'ens1', 'ens3', '--cfg-options',
+                   'train_cfg.max_epochs=1', timeout=900).stdout
+    assert '[teacher]' in out
+    results = json.load(open(work / 'results.json'))
+    teacher = json.load(open(work / 'teacher.json'))
+    assert len(teacher['sha256']) == 64
+    assert results['params']['ens3'] == dict(student=53090, extra=12480,
+                                             teacher=488554)
+    claim = {c['claim']: c for c in results['claims']}
+    q3 = claim['ensemble (q=3) >= one projector']
+    assert q3['difference']['seeds'] == [10, 20]
+    assert q3['verdict'] in ('held', 'not held', 'inconclusive')
+    assert claim['PEFD (q=3) > logit KD']['verdict'] == 'not run'
+    table = open(work / 'results.md').read()
+    assert 'python tools/ablation.py --preset full' in table
+    assert teacher['sha256'] in table
+    assert '53,090 + 12,480' in table

@@ -517,6 +517,12 @@ def load_state_dict_strict(module: nn.Module, state_dict: Mapping,
     Unlike ``mmengine.runner.load_checkpoint`` (``strict=False``), a
     checkpoint for another architecture is an error listing the missing,
     unexpected and wrongly shaped keys, never a silent partial load.
+
+    Keys that differ only in a layout the model converts itself on load
+    (its ``_load_from_state_dict``, e.g. mmpretrain's Swin renaming an old
+    ``norm`` and dropping ``attn_mask`` buffers of zoo checkpoints) are
+    accepted when torch's strict load, which runs those conversions, fills
+    every parameter and buffer.
     """
     own = module.state_dict()
     missing = [k for k in own if k not in state_dict]
@@ -540,7 +546,13 @@ def load_state_dict_strict(module: nn.Module, state_dict: Mapping,
         lines.append('Check that the checkpoint was trained with the same '
                      'model config (depth, widths, num_classes); convert '
                      'foreign layouts with tools/model_converters/ first.')
-        raise CheckpointError('\n'.join(lines))
+        try:
+            # The model's own conversions of older layouts (a copy: they
+            # may delete keys); strict: anything left over still fails.
+            module.load_state_dict(dict(state_dict), strict=True)
+        except RuntimeError:
+            raise CheckpointError('\n'.join(lines)) from None
+        return
     module.load_state_dict(state_dict, strict=True)
 
 

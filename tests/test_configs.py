@@ -136,7 +136,7 @@ RUNNER_KEYS = {
     # read as _base_.<name> by the child configs:
     'student_model', 'teacher_model', 'noproj_mappings', 'kd_distiller',
     'kd_distiller_reference', 'narrow_student_model', 'vit_student_model',
-    'stage_projector', 'stage_loss', 'stage_mappings',
+    'stage2_distiller',
     # configs/_base_/families/<family>.py (projkd_mm/families.py):
     'resnet_recorder', 'resnetv1d_recorder', 'mobilenetv2_recorder',
     'mobilenetv3_recorder', 'efficientnet_recorder', 'regnet_recorder',

@@ -71,39 +71,36 @@ kd_distiller = dict(
 #   architecture=dict(head=dict(loss=dict(loss_weight=0.1))),
 #   distiller=dict(_delete_=True, **_base_.kd_distiller_reference)
 kd_distiller_reference = dict(
-    type='CheckedConfigurableDistiller',
-    student_recorders=dict(
-        logits=dict(type='ModuleOutputs', source='head.fc')),
-    teacher_recorders=dict(
-        logits=dict(type='ModuleOutputs', source='head.fc')),
+    kd_distiller,
     distill_losses=dict(
-        loss_kd=dict(type='KLDivergence', tau=4, loss_weight=0.9)),
-    loss_forward_mappings=dict(
-        loss_kd=dict(
-            preds_S=dict(from_student=True, recorder='logits'),
-            preds_T=dict(from_student=False, recorder='logits'))))
+        loss_kd=dict(type='KLDivergence', tau=4, loss_weight=0.9)))
 
-# An intermediate stage distilled as well as the penultimate feature: its
+# An intermediate stage distilled as well as the penultimate feature: the
+# output of backbone.layer2 (the last-but-one stage of the ResNets) with its
 # own projector ensemble (1x1 per location on an (N, C, H, W) map, widths
 # inferred from model.input_size) and its own loss term. The teacher map is
 # average-pooled to the student's size where the two differ
 # (teacher_pool='adaptive_avg'). Normalised per sample (the whole map is one
 # vector), as the penultimate term: each term is then at most 4 per sample,
 # so the same weight puts the two on one scale; per location
-# (normalize_over='location') would sum H*W cosine terms instead. Add to a
-# PEFD config's distiller as
-#   student_recorders=dict(stage=dict(type='ModuleOutputs',
-#                                     source='backbone.layer2')),
-#   teacher_recorders=dict(stage=dict(type='ModuleOutputs',
-#                                     source='backbone.layer2')),
-#   connectors=dict(stage_projector=_base_.stage_projector),
-#   distill_losses=dict(loss_stage=_base_.stage_loss),
-#   loss_forward_mappings=dict(loss_stage=_base_.stage_mappings)
-stage_projector = dict(type='ProjectorEnsembleConnector', num_projectors=3)
-stage_loss = dict(type='FeatureMSELoss', loss_weight=12.5, normalize=True,
-                  reduction='batchmean', normalize_over='sample',
-                  teacher_pool='adaptive_avg')
-stage_mappings = dict(
-    s_feature=dict(from_student=True, recorder='stage',
-                   connector='stage_projector'),
-    t_feature=dict(from_student=False, recorder='stage'))
+# (normalize_over='location') would sum H*W cosine terms instead. Merge it
+# into a PEFD config's distiller (another stage: change both sources):
+#   model = dict(distiller=_base_.stage2_distiller)
+stage2_distiller = dict(
+    student_recorders=dict(
+        stage=dict(type='ModuleOutputs', source='backbone.layer2')),
+    teacher_recorders=dict(
+        stage=dict(type='ModuleOutputs', source='backbone.layer2')),
+    connectors=dict(
+        stage_projector=dict(type='ProjectorEnsembleConnector',
+                             num_projectors=3)),
+    distill_losses=dict(
+        loss_stage=dict(type='FeatureMSELoss', loss_weight=12.5,
+                        normalize=True, reduction='batchmean',
+                        normalize_over='sample',
+                        teacher_pool='adaptive_avg')),
+    loss_forward_mappings=dict(
+        loss_stage=dict(
+            s_feature=dict(from_student=True, recorder='stage',
+                           connector='stage_projector'),
+            t_feature=dict(from_student=False, recorder='stage'))))

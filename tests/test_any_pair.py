@@ -15,6 +15,7 @@ import torch
 from conftest import REPO
 from mmengine.config import Config
 from mmengine.optim import OptimWrapper
+from mmengine.registry import DefaultScope
 from mmpretrain.registry import MODELS as CLS_MODELS
 from mmpretrain.structures import DataSample
 from mmrazor.models.task_modules import RecorderManager
@@ -179,7 +180,9 @@ def test_tiny_instance_records_the_feature_the_head_consumes(name):
     fam = FAMILIES[name]
     model = CLS_MODELS.build(tiny_model(name))
     model.eval()
-    recorders = RecorderManager(dict(feat=recorder_for(name)))
+    # mmrazor's recorder registry, whatever scope earlier tests left set.
+    with DefaultScope.overwrite_default_scope('mmrazor'):
+        recorders = RecorderManager(dict(feat=recorder_for(name)))
     recorders.initialize(model)
     x = torch.randn(2, *INPUT_SIZE)
     with recorders, torch.no_grad():

@@ -75,6 +75,8 @@ setup(
         'setuptools>=61,<81',  # mmengine needs pkg_resources
         'numpy',
         'matplotlib',
+        'scipy',  # confidence intervals of the study (tools/ablation.py)
+        'torchmetrics>=1.0',  # calibration error (projkd_mm.analysis)
     ],
     extras_require={
         'tests': ['pytest>=7', 'scikit-learn', 'ruff'],

@@ -229,6 +229,26 @@ def test_ece_matches_a_hand_computed_example():
     assert math.isnan(bins['accuracy'][0])
 
 
+def test_ece_is_the_weighted_gap_of_the_reliability_bins():
+    # The figure (torchmetrics) and the diagram (calibration_bins) agree:
+    # sum over bins of |B_m|/N * |acc - conf|, on over-confident logits.
+    g = torch.Generator().manual_seed(0)
+    logits = 3 * torch.randn(4000, 10, generator=g)
+    labels = torch.randint(0, 10, (4000, ), generator=g)
+    bins = calibration_bins(logits, labels, n_bins=15)
+    filled = bins['count'] > 0
+    by_hand = float((bins['count'][filled] * (
+        bins['accuracy'][filled] - bins['confidence'][filled]).abs()).sum()
+                    / bins['count'].sum())
+    assert by_hand > 0.3
+    assert expected_calibration_error(logits, labels) == pytest.approx(
+        by_hand, abs=1e-5)
+    with pytest.raises(ValueError, match='n_bins'):
+        expected_calibration_error(logits, labels, n_bins=0)
+    with pytest.raises(ValueError, match=r'\(N,\)'):
+        expected_calibration_error(logits, labels[:-1])
+
+
 # -------------------------------------------------------- feature extraction
 def test_extract_outputs_returns_neck_features_and_head_logits():
     from mmpretrain.registry import MODELS

@@ -1,7 +1,15 @@
-"""Calibration of a classifier's confidence: reliability bins and ECE."""
+"""Calibration of a classifier's confidence: reliability bins and ECE.
+
+The ECE itself is torchmetrics' ``multiclass_calibration_error``; the bins
+behind a reliability diagram, which torchmetrics does not return, are
+:func:`calibration_bins` (a test checks that the two agree).
+"""
 from typing import Dict
 
 import torch
+from torchmetrics.functional.classification import (
+    multiclass_calibration_error,
+)
 
 
 def _to_probs(probs_or_logits: torch.Tensor) -> torch.Tensor:
@@ -76,8 +84,9 @@ def expected_calibration_error(probs_or_logits: torch.Tensor,
         \\mathrm{ECE} = \\sum_{m=1}^{M} \\frac{|B_m|}{N}
             \\left| \\mathrm{acc}(B_m) - \\mathrm{conf}(B_m) \\right|,
 
-    with the bins of :func:`calibration_bins`. 0 is perfect calibration;
-    an over-confident network has a high ECE.
+    computed by torchmetrics (``multiclass_calibration_error``, ``norm='l1'``)
+    on the bins of :func:`calibration_bins`. 0 is perfect calibration; an
+    over-confident network has a high ECE.
 
     Args:
         probs_or_logits (torch.Tensor): Class probabilities or logits of
@@ -88,7 +97,17 @@ def expected_calibration_error(probs_or_logits: torch.Tensor,
     Returns:
         float: The ECE, a fraction in [0, 1] (not a percentage).
     """
-    bins = calibration_bins(probs_or_logits, labels, n_bins)
-    filled = bins['count'] > 0
-    gaps = (bins['accuracy'][filled] - bins['confidence'][filled]).abs()
-    return float((bins['count'][filled] * gaps).sum() / bins['count'].sum())
+    # The input checks and the logits-or-probabilities rule of the
+    # reliability bins, so the diagram and the figure see the same input.
+    if probs_or_logits.dim() != 2 or labels.shape != (
+            probs_or_logits.shape[0], ):
+        raise ValueError(
+            'expected_calibration_error expects scores (N, num_classes) and '
+            f'labels (N,), got {tuple(probs_or_logits.shape)} and '
+            f'{tuple(labels.shape)}.')
+    if n_bins < 1:
+        raise ValueError(f'n_bins must be >= 1, got {n_bins}.')
+    probs = _to_probs(probs_or_logits).cpu()
+    return float(multiclass_calibration_error(
+        probs, labels.cpu().long(), num_classes=probs.shape[1],
+        n_bins=n_bins, norm='l1'))

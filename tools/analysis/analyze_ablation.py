@@ -155,7 +155,9 @@ def main(argv=None) -> str:
               f'setting, {images} training images; mean +- std over seeds). '
               'Command: '
               f'`python tools/analysis/analyze_ablation.py --work-dir '
-              f'{args.work_dir}`\n\n')
+              f'{args.work_dir}'
+              + (f' --methods {" ".join(args.methods)}' if args.methods
+                 else '') + '`\n\n')
     with open(osp.join(args.work_dir, 'similarity.md'), 'w') as f:
         f.write(header + table + '\n')
     # The teacher's own figures, in the layout of a student's.

@@ -20,6 +20,18 @@ def _to_probs(probs_or_logits: torch.Tensor) -> torch.Tensor:
     return scores if is_distribution else scores.softmax(dim=1)
 
 
+def _check_inputs(caller: str, probs_or_logits: torch.Tensor,
+                  labels: torch.Tensor, n_bins: int) -> None:
+    """Scores (N, num_classes), labels (N,) and at least one bin."""
+    if probs_or_logits.dim() != 2 or labels.shape != (
+            probs_or_logits.shape[0], ):
+        raise ValueError(
+            f'{caller} expects scores (N, num_classes) and labels (N,), got '
+            f'{tuple(probs_or_logits.shape)} and {tuple(labels.shape)}.')
+    if n_bins < 1:
+        raise ValueError(f'n_bins must be >= 1, got {n_bins}.')
+
+
 def calibration_bins(probs_or_logits: torch.Tensor,
                      labels: torch.Tensor,
                      n_bins: int = 15) -> Dict[str, torch.Tensor]:
@@ -48,14 +60,7 @@ def calibration_bins(probs_or_logits: torch.Tensor,
         over the bin's samples; NaN for an empty bin), and ``upper`` (each
         bin's upper edge m/M).
     """
-    if probs_or_logits.dim() != 2 or labels.shape != (
-            probs_or_logits.shape[0], ):
-        raise ValueError(
-            'calibration_bins expects scores (N, num_classes) and labels '
-            f'(N,), got {tuple(probs_or_logits.shape)} and '
-            f'{tuple(labels.shape)}.')
-    if n_bins < 1:
-        raise ValueError(f'n_bins must be >= 1, got {n_bins}.')
+    _check_inputs('calibration_bins', probs_or_logits, labels, n_bins)
     confidence, prediction = _to_probs(probs_or_logits).max(dim=1)
     correct = (prediction.cpu() == labels.cpu()).to(torch.float64)
     confidence = confidence.cpu()
@@ -99,14 +104,8 @@ def expected_calibration_error(probs_or_logits: torch.Tensor,
     """
     # The input checks and the logits-or-probabilities rule of the
     # reliability bins, so the diagram and the figure see the same input.
-    if probs_or_logits.dim() != 2 or labels.shape != (
-            probs_or_logits.shape[0], ):
-        raise ValueError(
-            'expected_calibration_error expects scores (N, num_classes) and '
-            f'labels (N,), got {tuple(probs_or_logits.shape)} and '
-            f'{tuple(labels.shape)}.')
-    if n_bins < 1:
-        raise ValueError(f'n_bins must be >= 1, got {n_bins}.')
+    _check_inputs('expected_calibration_error', probs_or_logits, labels,
+                  n_bins)
     probs = _to_probs(probs_or_logits).cpu()
     return float(multiclass_calibration_error(
         probs, labels.cpu().long(), num_classes=probs.shape[1],

@@ -119,6 +119,11 @@ FULL = Preset(
         ('PEFD (q=3) > logit KD', 'ens3', 'kd', 'greater'),
         ('PEFD + KD vs PEFD (q=3)', 'ens3_kd', 'ens3', 'differ'),
         ('logit projector > logit KD', 'kd1proj', 'kd', 'greater'),
+        # The teacher as every config runs it ('auto': bf16 where the
+        # device computes it natively, else fp32 channels_last) and forced
+        # to bf16, each against the exact fp32 teacher.
+        ("cheap teacher ('auto') = exact teacher (fp32)", 'ens3',
+         'ens3_fp32teacher', 'equal'),
         ('cheap teacher (bf16) = exact teacher (fp32)', 'ens3_bf16teacher',
          'ens3_fp32teacher', 'equal'),
         ('penultimate + stage 2 vs penultimate only (q=3)', 'ens3_stage2',

@@ -357,17 +357,24 @@ def plot(results: dict, path: str, preset: Preset) -> None:
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for name, runs in results['methods'].items():
+    from matplotlib.ticker import MaxNLocator
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    # 20 distinct colours, then a new line style: no two rows look alike.
+    colours = plt.get_cmap('tab20').colors
+    styles = ('-', '--', ':', '-.')
+    for row, (name, runs) in enumerate(results['methods'].items()):
         curves = [r['curve'] for r in runs]
         length = min(len(c) for c in curves)
         mean = [statistics.mean(c[i] for c in curves) for i in range(length)]
         ax.plot(range(1, length + 1), mean, marker='.',
+                color=colours[row % len(colours)],
+                linestyle=styles[row // len(colours) % len(styles)],
                 label=preset.methods[name][1])
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel('epoch')
     ax.set_ylabel('top-1 (%), mean over seeds')
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc='upper left', bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -5,6 +5,7 @@ import statistics
 
 import ablation  # tools/ablation.py (tools/ is on sys.path: conftest)
 import pytest
+from mmengine.dataset import BaseDataset
 from scipy import stats
 
 from projkd_tools import study
@@ -36,10 +37,21 @@ def test_full_preset_trains_on_all_images_or_the_non_held_out_ones():
     assert study.train_size(args_of('--preset', 'full')) == 60000
     held = study.run_options(args_of('--preset', 'full', '--holdout'),
                              '/data', 10)
-    assert held['train_dataloader.dataset.indices'] == list(range(50000))
-    assert held['val_dataloader.dataset.indices'] == list(
-        range(50000, 60000))
+    assert held['train_dataloader.dataset.indices'] == 50000
+    assert held['val_dataloader.dataset.indices'] == -10000
     assert held['val_dataloader.dataset.test_mode'] is False
+    # mmengine reads them as the first 50,000 and the last 10,000 images.
+    class Images(BaseDataset):
+        def load_data_list(self):
+            return [dict(image=i) for i in range(60000)]
+
+    def images(indices):
+        dataset = Images(indices=indices, serialize_data=False)
+        return [dataset.get_data_info(i)['image']
+                for i in range(len(dataset))]
+
+    assert images(50000) == list(range(50000))
+    assert images(-10000) == list(range(50000, 60000))
 
 
 def test_every_method_config_exists_and_differs():

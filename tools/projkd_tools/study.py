@@ -168,15 +168,15 @@ def run_options(args, data_root: str, seed: int) -> dict:
     from projkd_tools.experiment import loader_options
     size = train_size(args)
     full_set = args.preset == 'full' and not args.holdout
-    options = loader_options(
-        data_root, None if full_set else
-        (list(range(size)) if args.holdout else size))
+    # mmengine's int ``indices``: N > 0 the first N images, -N the last N.
+    # Not lists: they go on tools/train.py's command line, where 50,000
+    # indices exceed the OS's limit on one argument (128 KiB).
+    options = loader_options(data_root, None if full_set else size)
     if args.holdout:
-        held_out = list(range(TRAIN_POOL, TRAIN_POOL + 10000))
         options.update({
             'val_dataloader.dataset.split': 'train',
             'val_dataloader.dataset.test_mode': False,
-            'val_dataloader.dataset.indices': held_out,
+            'val_dataloader.dataset.indices': -10000,
         })
     if args.preset == 'quick':
         epochs = args.epochs

@@ -138,3 +138,19 @@ def test_full_preset_end_to_end_writes_claims(tmp_path, digits_root,
     assert 'python tools/ablation.py --preset full' in table
     assert teacher['sha256'] in table
     assert '53,090 + 12,480' in table
+
+    # --holdout with the teacher above: the split goes on tools/train.py's
+    # command line as two ints, and the report names the split it used.
+    held = tmp_path / 'held'
+    run_tool('tools/ablation.py', '--preset', 'full', '--data-root',
+             digits_root, '--work-dir', str(held), '--seeds', '10',
+             '--methods', 'ens1', '--holdout', '--teacher-ckpt',
+             str(work / 'teacher.pth'), '--cfg-options',
+             'train_cfg.max_epochs=1', timeout=900)
+    table = open(held / 'results.md').read()
+    assert 'final top-1 (held-out validation)' in table
+    assert 'Paired comparisons of final-epoch held-out validation' in table
+    assert 'not the test set the goal is defined on' in table
+    assert ' --holdout' in table
+    config = open(next(held.glob('ens1/seed10/*.py'))).read()
+    assert 'indices=50000' in config and 'indices=-10000' in config

@@ -514,9 +514,13 @@ def run_study(args) -> int:
     if preset.claims:
         claims, results['claims'] = claims_table(results, preset)
         goal, results['goal'] = goal_check(results, preset)
+        split = 'held-out validation' if args.holdout else 'test'
+        if args.holdout:
+            goal = ('On the held-out validation split, not the test set '
+                    'the goal is defined on: ' + goal)
         markdown += (
-            '\n\nPaired comparisons of final-epoch test top-1 (same seed, '
-            'same data order; 95 % interval: t over the seeds, n - 1 '
+            f'\n\nPaired comparisons of final-epoch {split} top-1 (same '
+            'seed, same data order; 95 % interval: t over the seeds, n - 1 '
             'degrees of freedom). Verdict: held when the interval lies above '
             f'0 (for "=": inside +-{EQUIVALENCE} points), not held when it '
             'lies on the other side, inconclusive otherwise.\n\n' + claims +

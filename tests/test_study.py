@@ -54,6 +54,20 @@ def test_full_preset_trains_on_all_images_or_the_non_held_out_ones():
     assert images(-10000) == list(range(50000, 60000))
 
 
+def test_regenerate_command_repeats_every_setting():
+    args = args_of('--preset', 'full', '--seeds', '10', '--holdout',
+                   '--teacher-ckpt', 't.pth', '--methods', 'ens3',
+                   '--cfg-options', 'train_cfg.max_epochs=15',
+                   'param_scheduler.milestones=[9,12]')
+    assert study.regenerate_command(args) == (
+        'python tools/ablation.py --preset full --work-dir '
+        'work_dirs/ablation_full --seeds 10 --teacher-ckpt t.pth --holdout '
+        "--cfg-options train_cfg.max_epochs=15 "
+        "'param_scheduler.milestones=[9,12]'")
+    # Which methods ran is not a setting: the table holds them all.
+    assert 'ens3' not in study.regenerate_command(args)
+
+
 def test_every_method_config_exists_and_differs():
     for preset in study.PRESETS.values():
         configs = [c for c, _ in preset.methods.values()]

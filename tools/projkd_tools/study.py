@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import os.path as osp
+import shlex
 import statistics
 import sys
 import time
@@ -396,8 +397,11 @@ def regenerate_command(args) -> str:
         command = (f'python tools/ablation.py --work-dir {args.work_dir} '
                    f'--train-size {args.train_size} --epochs {args.epochs} '
                    f'--seeds {seeds}' + (' --full' if args.full else ''))
+    if args.teacher_ckpt:
+        command += f' --teacher-ckpt {shlex.quote(args.teacher_ckpt)}'
     return (command + (' --holdout' if args.holdout else '') +
-            (' --cfg-options ' + ' '.join(args.cfg_options)
+            (' --cfg-options ' +
+             ' '.join(map(shlex.quote, args.cfg_options))
              if args.cfg_options else ''))
 
 

@@ -322,8 +322,13 @@ def goal_check(results: dict, preset: Preset) -> Tuple[str, dict]:
     return text, dict(best=best, top1=top1, met=met, margins=margins)
 
 
+def split_name(args) -> str:
+    """The split the runs of ``args`` report top-1 on."""
+    return 'held-out validation' if args.holdout else 'test'
+
+
 def table(results: dict, args, preset: Preset) -> str:
-    split = 'held-out validation' if args.holdout else 'test'
+    split = split_name(args)
     params = results.get('params', {})
     lines = [
         f'| method | final top-1 ({split}) | best-epoch top-1 | '
@@ -518,12 +523,12 @@ def run_study(args) -> int:
     if preset.claims:
         claims, results['claims'] = claims_table(results, preset)
         goal, results['goal'] = goal_check(results, preset)
-        split = 'held-out validation' if args.holdout else 'test'
         if args.holdout:
             goal = ('On the held-out validation split, not the test set '
                     'the goal is defined on: ' + goal)
         markdown += (
-            f'\n\nPaired comparisons of final-epoch {split} top-1 (same '
+            f'\n\nPaired comparisons of final-epoch {split_name(args)} '
+            'top-1 (same '
             'seed, same data order; 95 % interval: t over the seeds, n - 1 '
             'degrees of freedom). Verdict: held when the interval lies above '
             f'0 (for "=": inside +-{EQUIVALENCE} points), not held when it '

@@ -16,6 +16,8 @@ COMMANDS = {
     'memory': [sys.executable, 'benchmarks/memory.py', '--quick'],
     'cheap_teacher': [sys.executable, 'benchmarks/cheap_teacher.py',
                       '--quick'],
+    'data_pipeline': [sys.executable, 'benchmarks/data_pipeline.py',
+                      '--quick'],
     # The GPU script's CPU smoke mode: the same code, tiny sizes (and the
     # CIFAR pair: overhead.py already runs ResNet34 -> ResNet18).
     'gpu': ['bash', 'benchmarks/gpu.sh', '--device', 'cpu', '--steps', '1',
@@ -66,7 +68,8 @@ def lines_of(outputs, name):
 
 
 @pytest.mark.parametrize('name',
-                         ['overhead', 'ensemble', 'memory', 'cheap_teacher'])
+                         ['overhead', 'ensemble', 'memory', 'cheap_teacher',
+                          'data_pipeline'])
 def test_benchmark_prints_figures_and_ends_with_a_verdict(outputs, name):
     lines = lines_of(outputs, name)
     assert VERDICT.match(lines[-1]), lines[-1]
@@ -101,6 +104,17 @@ def test_cheap_teacher_reports_step_floor_and_teacher_for_both_pairs(
         # The floor is the student step alone: it skips the teacher's
         # forward, so it is cheaper than the limit whatever the machine.
         assert float(figures[f'{pair}.floor_over_limit']) < 1
+
+
+def test_data_pipeline_batches_are_the_same_with_either_pipeline(outputs):
+    figures = dict(line.split('=', 1)
+                   for line in lines_of(outputs, 'data_pipeline')[:-1])
+    # Not a timing: the two pipelines' batches compared tensor by tensor.
+    assert figures['same_batches'] == 'True'
+    for key in ('pair_batch_s', 'fused_batch_s', 'pair_step_s',
+                'fused_step_s', 'fused_over_pair_batch',
+                'fused_over_pair_step'):
+        assert float(figures[key]) > 0
 
 
 def test_ensemble_covers_every_width_and_ensemble_size(outputs):

@@ -5,9 +5,10 @@ from projkd_mm.datasets.idx_files import (
                                           prepare_idx_dataset,
                                           write_idx_dataset,
 )
+from projkd_mm.datasets.random_pad_crop_flip import RandomPadCropFlip
 
 __all__ = [
-    'CheckedFashionMNIST',
+    'CheckedFashionMNIST', 'RandomPadCropFlip',
     'DEBIAN_FASHION_MNIST', 'DatasetFilesError', 'prepare_idx_dataset',
     'write_idx_dataset'
 ]

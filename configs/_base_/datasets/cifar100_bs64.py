@@ -16,9 +16,11 @@ data_preprocessor = dict(
     # The CIFAR pickles are RGB already.
     to_rgb=False)
 
+# RandomPadCropFlip (projkd_mm): mmpretrain's RandomCrop(32, padding=4) +
+# RandomFlip(prob=0.5, direction='horizontal') in one step, the same images
+# from the same random draws at less CPU time per image.
 train_pipeline = [
-    dict(type='RandomCrop', crop_size=32, padding=4),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='RandomPadCropFlip', crop_size=32, padding=4, flip_prob=0.5),
     dict(type='PackInputs'),
 ]
 test_pipeline = [dict(type='PackInputs')]

@@ -14,9 +14,13 @@ data_preprocessor = dict(
     std=[90.02],
     to_rgb=False)
 
+# RandomPadCropFlip (projkd_mm) is mmpretrain's RandomCrop(28, padding=2) +
+# RandomFlip(prob=0.5, direction='horizontal') in one step: the same images
+# from the same random draws, 2.3x faster per batch (benchmarks/
+# data_pipeline.py), which counts here because loading runs in the training
+# process (below).
 train_pipeline = [
-    dict(type='RandomCrop', crop_size=28, padding=2),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='RandomPadCropFlip', crop_size=28, padding=2, flip_prob=0.5),
     dict(type='PackInputs'),
 ]
 test_pipeline = [dict(type='PackInputs')]

@@ -40,9 +40,10 @@ class RNGStateHook(Hook):
     MMEngine 0.10.7 resumes the weights, optimizer, schedulers, message hub
     and the sampler's epoch (so the data order survives), but not the global
     Python / numpy / torch generators. Data augmentation draws from them
-    (mmpretrain's ``RandomCrop`` and ``RandomFlip`` use numpy's global
-    generator in the main process when ``num_workers=0``), so a resumed run
-    would crop and flip differently from an uninterrupted one. This hook
+    (mmpretrain's ``RandomCrop`` and ``RandomFlip``, projkd_mm's
+    ``RandomPadCropFlip``, use numpy's global generator in the main process
+    when ``num_workers=0``), so a resumed run would crop and flip
+    differently from an uninterrupted one. This hook
     stores every rank's generator states in the checkpoint under
     ``'rng_states'`` and puts them back before training goes on, so that a
     run killed and resumed with ``--resume`` ends with the same weights as

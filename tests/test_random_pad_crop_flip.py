@@ -1,0 +1,76 @@
+"""RandomPadCropFlip gives the images, meta keys and random draws of
+mmpretrain's RandomCrop(padding) + RandomFlip, so configs can swap them."""
+import numpy as np
+import pytest
+from mmengine.dataset import Compose
+from mmpretrain.registry import TRANSFORMS
+
+import projkd_mm  # noqa: F401  (registers the transform)
+
+
+def pipeline(*transforms):
+    return Compose([TRANSFORMS.build(t) for t in transforms])
+
+
+def mmpretrain_pair(crop_size, padding, prob):
+    return pipeline(
+        dict(type='RandomCrop', crop_size=crop_size, padding=padding),
+        dict(type='RandomFlip', prob=prob, direction='horizontal'))
+
+
+@pytest.mark.parametrize('shape, crop_size, padding, prob', [
+    ((28, 28), 28, 2, 0.5),            # the Fashion-MNIST configs
+    ((32, 32, 3), 32, 4, 0.5),         # the CIFAR-100 configs
+    ((5, 7), (6, 4), (1, 2, 3, 0), 0.3),  # (left, top, right, bottom)
+    ((5, 7, 2), 6, (2, 1), 0.5),       # (left/right, top/bottom)
+    ((6, 6), 10, 1, 0.5),              # crop larger than the padded image
+    ((4, 4), 4, 0, 0.5),               # nothing to crop: no offset drawn
+    ((9, 9), 5, 0, 1.0),
+    ((9, 9), 5, 3, 0.0),
+])
+def test_same_images_and_draws_as_mmpretrain(shape, crop_size, padding,
+                                             prob):
+    reference = mmpretrain_pair(crop_size, padding, prob)
+    fused = pipeline(dict(type='RandomPadCropFlip', crop_size=crop_size,
+                          padding=padding, flip_prob=prob))
+    images = np.random.RandomState(0).randint(0, 256, (200, ) + shape)
+    flips = 0
+    for seed, img in enumerate(images.astype(np.uint8)):
+        np.random.seed(seed)
+        want = reference(dict(img=img.copy()))
+        after_reference = np.random.random_sample()
+        np.random.seed(seed)
+        got = fused(dict(img=img.copy()))
+        assert np.random.random_sample() == after_reference
+        assert got['img'].shape == want['img'].shape
+        assert got['img'].dtype == want['img'].dtype
+        np.testing.assert_array_equal(got['img'], want['img'])
+        assert tuple(got['img_shape']) == tuple(want['img_shape'])
+        assert got['flip'] == want['flip']
+        assert got['flip_direction'] == want['flip_direction']
+        flips += got['flip']
+    assert flips == {1.0: 200, 0.0: 0}.get(prob, flips)
+    if prob == 0.5:
+        assert 60 < flips < 140
+
+
+def test_pad_val_fills_the_border():
+    transform = TRANSFORMS.build(dict(type='RandomPadCropFlip', crop_size=6,
+                                      padding=3, pad_val=7, flip_prob=0.0))
+    np.random.seed(0)
+    out = transform(dict(img=np.zeros((2, 2), np.uint8)))['img']
+    assert out.shape == (6, 6)
+    # 4 source pixels at most; every other pixel is padding.
+    assert (out == 7).sum() >= 32 and set(np.unique(out)) <= {0, 7}
+
+
+@pytest.mark.parametrize('kwargs, error, message', [
+    (dict(crop_size=0), ValueError, 'crop_size must be positive'),
+    (dict(crop_size=2.5), TypeError, 'crop_size must be an int'),
+    (dict(crop_size=4, padding=(1, 2, 3)), TypeError, 'padding must be'),
+    (dict(crop_size=4, padding=-1), ValueError, 'must not be negative'),
+    (dict(crop_size=4, flip_prob=1.5), ValueError, r'flip_prob .* \[0, 1\]'),
+])
+def test_bad_arguments_are_named(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        TRANSFORMS.build(dict(type='RandomPadCropFlip', **kwargs))

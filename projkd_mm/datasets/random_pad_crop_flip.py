@@ -52,10 +52,10 @@ class RandomPadCropFlip(BaseTransform):
     tests compare the two image by image under one seed). It is faster
     because it never builds the padded image: it copies the part of the
     source the crop window covers into a ``pad_val`` canvas, flipped if
-    drawn (on 28x28 Fashion-MNIST, 71 us of the pair's 96 us per image go;
-    ``benchmarks/data_pipeline.py`` measures it). With ``num_workers=0``,
-    which the Fashion-MNIST configs use, that is time of every training
-    step.
+    drawn. On 28x28 Fashion-MNIST that saves about 62 us of the 111 us an
+    image takes to load with the pair (``benchmarks/data_pipeline.py``);
+    with ``num_workers=0``, which the Fashion-MNIST configs use, that is
+    time of every training step.
 
     Draws, as mmpretrain/mmcv make them: ``np.random.randint`` for the row
     offset, then for the column offset (neither when the padded image
@@ -70,7 +70,7 @@ class RandomPadCropFlip(BaseTransform):
         crop_size (int | Sequence[int]): Output ``(height, width)``; an int
             for a square. A padded image smaller than it is cropped to its
             own size on that side, as ``RandomCrop`` does.
-        padding (int | Sequence[int]): Zero padding before the crop: an int
+        padding (int | Sequence[int]): Padding before the crop: an int
             for every side, ``(left/right, top/bottom)`` or ``(left, top,
             right, bottom)``, as ``RandomCrop`` reads it. Defaults to 0.
         pad_val (Number | Sequence[Number]): Value of the padded pixels

@@ -4,8 +4,8 @@ select for checkpoints.
 A file written through :func:`atomic_write` exists under its name only once
 it is complete: the bytes go to ``<path>.tmp``, are flushed to disk, and the
 temporary file is renamed over ``path`` (``os.replace``, atomic on POSIX).
-A process killed mid-write leaves at most a ``.tmp`` file, never a
-truncated file under the real name.
+A write that fails removes its ``.tmp`` file; a process killed mid-write
+leaves at most a ``.tmp`` file, never a truncated file under the real name.
 """
 import io
 import os
@@ -24,11 +24,18 @@ def atomic_write(path: Union[str, os.PathLike], data: Union[bytes,
     folder = osp.dirname(osp.abspath(path))
     os.makedirs(folder, exist_ok=True)
     tmp = path + '.tmp'
-    with open(tmp, 'wb') as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, 'wb') as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        # A failed write (disk full, ``path`` a directory, interrupted)
+        # leaves nothing behind, not even the temporary file.
+        if osp.isfile(tmp):
+            os.remove(tmp)
+        raise
 
 
 def atomic_torch_save(obj: Any, path: Union[str, os.PathLike]) -> None:

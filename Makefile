@@ -1,5 +1,6 @@
 # One-command entry points (see README "Quick start").
-#   make test   create .venv, install everything, get the data, run pytest
+#   make test   create .venv, install everything (tests and deploy extras),
+#               get the data, run pytest
 #   make demo   the Fashion-MNIST distillation demo (after make test/install)
 #   make lint   ruff, configured in pyproject.toml
 PYTHON ?= python3
@@ -13,7 +14,7 @@ install: $(VENV)/.installed
 $(VENV)/.installed: setup.py requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -c requirements/constraints.txt -e '.[tests]'
+	$(BIN)/python -m pip install -q -c requirements/constraints.txt -e '.[tests,deploy]'
 	touch $@
 
 # Fashion-MNIST from Debian's package where apt-get can be used; elsewhere

@@ -80,6 +80,9 @@ setup(
     ],
     extras_require={
         'tests': ['pytest>=7', 'scikit-learn', 'ruff'],
+        # tools/deploy_student.py: torch's ONNX exporter (dynamo=True) needs
+        # onnx and onnxscript; the export is checked with onnxruntime.
+        'deploy': ['onnx>=1.17', 'onnxscript>=0.3', 'onnxruntime>=1.20'],
     },
     license='Apache-2.0',
 )

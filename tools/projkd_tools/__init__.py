@@ -13,4 +13,6 @@ answers at once) and call in here.
 - :mod:`projkd_tools.training`: work-dir safety of tools/train.py.
 - :mod:`projkd_tools.experiment`: runs of tools/train.py and their curves.
 - :mod:`projkd_tools.study`: the Fashion-MNIST ablation study.
+- :mod:`projkd_tools.deploy`: ONNX export checked by onnxruntime
+  (tools/deploy_student.py).
 """

@@ -256,3 +256,83 @@ def test_damage_and_refusal_are_told_apart(tmp_path):
     with pytest.raises(CheckpointError, match='truncated or corrupt') as err:
         load_checkpoint_file(str(cut))
     assert not isinstance(err.value, UnsafeCheckpointError)
+
+
+def rewrite_entry(path, suffix: str, write, deflate: bool = False) -> None:
+    """Rewrite the zip entry of ``path`` ending in ``suffix`` with
+    ``write(file, old_data)`` (DEFLATE-compressed with ``deflate``); the
+    other entries as they were."""
+    import zipfile
+    with zipfile.ZipFile(path) as src:
+        entries = [(info, src.read(info)) for info in src.infolist()]
+    with zipfile.ZipFile(path, 'w') as out:
+        for info, data in entries:
+            if not info.filename.endswith(suffix):
+                out.writestr(info, data)
+                continue
+            if deflate:
+                info.compress_type = zipfile.ZIP_DEFLATED
+            with out.open(info, 'w', force_zip64=True) as f:
+                write(f, data)
+
+
+def nested_checkpoint(tmp_path, depth: int) -> str:
+    """A real checkpoint whose ``meta['dataset_meta']`` is a list nested
+    ``depth`` deep, its pickle written by hand (``torch.save`` of such a
+    list would itself crash)."""
+    path = str(tmp_path / f'nested{depth}.pth')
+    torch.save({'state_dict': {'w': torch.ones(1)},
+                'meta': {'dataset_meta': 'PLACEHOLDER'}}, path)
+    placeholder = b'X\x0b\x00\x00\x00PLACEHOLDER'
+    nested = b']' * depth + b'a' * (depth - 1)  # EMPTY_LIST..., APPEND...
+    rewrite_entry(path, 'data.pkl', lambda f, data: f.write(
+        data.replace(placeholder, nested)))
+    return path
+
+
+@pytest.mark.parametrize('depth', [300_000, 1_200_000])
+def test_deeply_nested_checkpoints_are_refused_for_their_depth(tmp_path,
+                                                               depth):
+    """A 600 KB file nested 300,000 lists deep used to load, then crash
+    torch.save (SIGSEGV) in export and resume; 1.2 M deep was called
+    truncated. Both are refused, saying why."""
+    path = nested_checkpoint(tmp_path, depth)
+    with pytest.raises(UnsafeCheckpointError,
+                       match=r'nests containers more than \d+ levels deep'):
+        load_checkpoint_file(path)
+
+
+def test_a_shallow_nesting_still_loads(tmp_path):
+    path = nested_checkpoint(tmp_path, 20)
+    got = load_checkpoint_file(path)['meta']['dataset_meta']
+    for _ in range(19):
+        got = got[0]
+    assert got == []
+
+
+def test_a_compressed_entry_that_expands_past_the_file_is_not_read(
+        tmp_path):
+    """A valid pickle followed by 64 MiB of zeros, DEFLATE-compressed into
+    a file of some 100 KB, is refused before any of it is decompressed."""
+    import tracemalloc
+    path = str(tmp_path / 'bomb.pth')
+    torch.save({'state_dict': {'w': torch.ones(1)}}, path)
+
+    def pickle_then_zeros(f, data):
+        f.write(data)
+        zeros = bytes(1 << 20)
+        for _ in range(64):
+            f.write(zeros)
+
+    rewrite_entry(path, 'data.pkl', pickle_then_zeros, deflate=True)
+    assert os.path.getsize(path) < 200_000
+    tracemalloc.start()
+    try:
+        with pytest.raises(UnsafeCheckpointError,
+                           match='would expand to') as err:
+            load_checkpoint_file(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert path in str(err.value)
+    assert peak < 8 << 20, peak

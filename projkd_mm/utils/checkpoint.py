@@ -11,8 +11,11 @@ path or ``http(s)://`` URL) goes through :func:`load_checkpoint_file`:
    is built. Refused, with a message saying the content is unsafe or
    unsupported (not that the file is damaged): a legacy tar checkpoint,
    pickle protocol-4/5 opcodes the safe unpickler cannot read, any
-   ``bytearray`` (a 1 KB file could ask for gigabytes) and any Python global
-   outside what MMEngine checkpoints hold.
+   ``bytearray`` (a 1 KB file could ask for gigabytes), any Python global
+   outside what MMEngine checkpoints hold, and any zip entry that would
+   expand to more than ``MAX_EXPANSION`` times the file's size (a
+   compressed entry of zeros), refused before a byte of it is
+   decompressed.
 2. **Safe unpickling.** ``torch.load(..., weights_only=True)``, always with
    ``weights_only`` passed explicitly (so ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD``
    cannot switch it off), with a few names mapped for this one call
@@ -25,6 +28,11 @@ path or ``http(s)://`` URL) goes through :func:`load_checkpoint_file`:
    its arrays and ``max_length`` alone, so a checkpoint cannot change the
    class-level statistics methods of every buffer in the process; the
    ``getattr`` its pickle uses only answers HistoryBuffer's statistics names.
+   What is built is then walked (without recursion) and refused if its
+   containers nest more than ``MAX_DEPTH`` levels deep: every later
+   consumer (``torch.save``, ``copy.deepcopy``, this module) recurses over
+   it, and a list nested 300,000 deep (a 600 KB file) crashes the process
+   there.
 3. **Inert content.** Keys that MMEngine or MMRazor would turn into code or a
    config (``meta['config']``, ``meta['cfg']``,
    ``message_hub['runtime_info']['cfg']``: ``Config.fromstring`` of a string
@@ -298,15 +306,69 @@ _NEW_OPCODES = {'STACK_GLOBAL', 'FRAME', 'MEMOIZE', 'SHORT_BINUNICODE',
 _KNOWN = set(_PLAIN_GLOBALS)
 
 
-def _pickles_of(path: str) -> List[bytes]:
+#: What all entries of a zip checkpoint may expand to, in multiples of the
+#: file's size. torch stores its entries uncompressed (1x); a re-zipped
+#: checkpoint of float weights compresses by ~1.1x.
+MAX_EXPANSION = 16
+#: How deep containers (dicts, lists, tuples, sets) may nest. MMEngine
+#: checkpoints nest about 5 deep (message_hub.log_scalars.<key>.<buffer>).
+MAX_DEPTH = 100
+
+
+def _pickles_of(path: str, what: str) -> List[bytes]:
     """The pickle streams of a torch checkpoint file."""
     if zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as archive:
+            _refuse_expansion(archive.infolist(), path, what)
             names = [n for n in archive.namelist()
                      if n.endswith('data.pkl') and n.count('/') <= 1]
             return [archive.read(n) for n in names]
     with open(path, 'rb') as f:
         return [f.read()]
+
+
+def _refuse_expansion(entries: List[zipfile.ZipInfo], path: str,
+                      what: str) -> None:
+    """Refuse a zip whose entries declare more than the file can hold."""
+    size = os.path.getsize(path)
+    total = sum(info.file_size for info in entries)
+    if total > MAX_EXPANSION * size:
+        largest = max(entries, key=lambda info: info.file_size)
+        raise UnsafeCheckpointError(
+            f'Refusing to load the {what} {path!r}: its zip entries would '
+            f'expand to {total:,} bytes ({largest.filename!r} alone to '
+            f'{largest.file_size:,}), more than {MAX_EXPANSION} times the '
+            f"file's {size:,} bytes. torch writes entries uncompressed; "
+            'this is a compressed entry (of zeros, say) that would allocate '
+            'memory the file does not justify. Nothing was decompressed. '
+            'Re-save the checkpoint with torch.save.')
+
+
+def _refuse_deep_nesting(obj: Any, path: str, what: str) -> None:
+    """Refuse containers nested more than MAX_DEPTH deep (a loop counts as
+    endless), walking them without recursion."""
+    deepest: Dict[int, int] = {}  # id -> deepest level it was seen at
+    todo = [(obj, 1)]
+    while todo:
+        node, depth = todo.pop()
+        if isinstance(node, _SafeHistoryBuffer):
+            node = node.state
+        if not isinstance(node, (dict, list, tuple, set, frozenset)) or \
+                deepest.get(id(node), 0) >= depth:
+            continue
+        if depth > MAX_DEPTH:
+            raise UnsafeCheckpointError(
+                f'Refusing to load the {what} {path!r}: it nests '
+                f'containers more than {MAX_DEPTH} levels deep (lists in '
+                'lists ..., or a container that holds itself). MMEngine '
+                'checkpoints nest about 5 deep; copying or saving such an '
+                'object recurses once per level and can crash the process. '
+                'The file was made to do that, or by a bug in what wrote '
+                'it: re-save only its state dict (tensors).')
+        deepest[id(node)] = depth
+        items = (list(node.keys()) + list(node.values())
+                 if isinstance(node, dict) else node)
+        todo.extend((item, depth + 1) for item in items)
 
 
 def _scan_pickle(data: bytes, path: str, what: str) -> None:
@@ -416,7 +478,8 @@ def load_checkpoint_file(path: str, what: str = 'checkpoint') -> Dict:
     Raises:
         UnsafeCheckpointError: The file asks for something outside the
             policy (a global, a bytearray, a non-numeric numpy dtype, a
-            legacy or protocol-4 format).
+            legacy or protocol-4 format, an entry expanding past
+            ``MAX_EXPANSION`` times the file, nesting past ``MAX_DEPTH``).
         CheckpointError: Missing, truncated or corrupt file.
     """
     if path.startswith(('http://', 'https://')):
@@ -431,12 +494,15 @@ def load_checkpoint_file(path: str, what: str = 'checkpoint') -> Dict:
             'checkpoint (torch < 0.4), which the safe loader does not read. '
             'This is its format, not damage: load it with the torch that '
             'wrote it and re-save it with torch.save.')
-    for data in _pickles_of(path):
+    for data in _pickles_of(path, what):
         _scan_pickle(data, path, what)
     try:
         with torch.serialization.safe_globals(_safe_globals()):
             loaded = torch.load(path, map_location='cpu', weights_only=True)
+        _refuse_deep_nesting(loaded, path, what)
         return _inert(_materialise(loaded))
+    except UnsafeCheckpointError:
+        raise
     except Exception as err:
         text = str(err)
         refused = next((line.strip() for line in text.splitlines()

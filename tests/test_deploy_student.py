@@ -147,3 +147,16 @@ def test_an_operation_onnx_cannot_export_is_named_and_nothing_written(
                data_root=digits_root)
     assert os.listdir(tmp_path) == ['cummax_student.py']
 
+
+
+def test_the_latency_benchmark_compares_eager_and_onnxruntime(run_tool):
+    out = run_tool('benchmarks/onnx_latency.py', '--quick').stdout
+    lines = out.splitlines()
+    figures = dict(line.split('=', 1) for line in lines[:-1])
+    assert figures['machine'] and figures['opset'] == '18'
+    for batch in (1, 64):
+        for name in ('eager_ms_per_image', 'onnxruntime_ms_per_image',
+                     'eager_over_onnxruntime'):
+            assert float(figures[f'b{batch}_{name}']) > 0
+    assert float(figures['onnx_kib']) > 0 and float(figures['pth_kib']) > 0
+    assert lines[-1].startswith('verdict=pass max_logit_diff=')

@@ -211,3 +211,21 @@ def test_atomic_write_to_a_directory_leaves_no_tmp(tmp_path):
     with pytest.raises(IsADirectoryError):
         atomic_write(target, b'data')
     assert sorted(os.listdir(tmp_path)) == ['folder']
+
+
+def test_the_demo_ends_with_the_student_exported_and_deployed(
+        tmp_path, distill_run):
+    pytest.importorskip('onnxruntime', reason="needs the deploy extra: pip "
+                        "install -e '.[deploy]'")
+    spec = importlib.util.spec_from_file_location(
+        'demo', osp.join(REPO, 'tools', 'demo.py'))
+    demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo)
+    lines = demo.deploy_student(distill_run,
+                                str(tmp_path / 'student_distilled.pth'))
+    assert sorted(os.listdir(tmp_path)) == [
+        'student_distilled.onnx', 'student_distilled.pth',
+        'student_distilled.py']
+    assert lines[0].startswith(f'ONNX: {tmp_path / "student_distilled.onnx"}')
+    assert 'on 200 images' in lines[1]  # the run's test set
+    assert 'top-1 agreement 100.00 % (200/200)' in lines[1]

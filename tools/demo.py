@@ -92,9 +92,30 @@ def plot(curves: dict, path: str) -> None:
     plt.close(fig)
 
 
+def deploy_student(distill_ckpt: str, student_ckpt: str) -> list:
+    """Export the distilled student with its config
+    (tools/export_student.py), then to ONNX checked by onnxruntime on the
+    test set (tools/deploy_student.py); the report's lines."""
+    from projkd_mm.utils.export import (
+        SAVED_CONFIG,
+        config_path_for,
+        export_submodel,
+    )
+    from projkd_tools.deploy import DeployError, deploy, describe
+    export_submodel(distill_ckpt, student_ckpt, config=SAVED_CONFIG)
+    onnx_path = osp.splitext(student_ckpt)[0] + '.onnx'
+    try:
+        figures = deploy(student_ckpt, config_path_for(student_ckpt),
+                         onnx_path, log=lambda line: print(f'[deploy] {line}'))
+    except DeployError as err:
+        return [f'ONNX: not written ({err})']
+    return list(describe(onnx_path, figures))
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     from projkd_mm.datasets import DatasetFilesError
+    from projkd_mm.utils.export import config_path_for
     from projkd_tools.experiment import loader_options, train_config
     start = time.time()
     try:
@@ -135,9 +156,8 @@ def main(argv=None) -> int:
         dict(common, **{'model.teacher_ckpt': teacher_ckpt}),
         label='[distill] ', overwrite=True)
 
-    from projkd_mm.utils.export import export_submodel
     student_ckpt = osp.join(work_dir, 'student_distilled.pth')
-    export_submodel(distilled.last_checkpoint, student_ckpt)
+    deployed = deploy_student(distilled.last_checkpoint, student_ckpt)
     teacher_top1 = distilled.teacher_top1[-1]
     curves = {'student alone': alone.top1, 'student distilled': distilled.top1}
     curves['teacher'] = teacher_curve or [teacher_top1] * len(distilled.top1)
@@ -155,6 +175,9 @@ def main(argv=None) -> int:
           f'{distilled.best:>8.2f}')
     print(f'\nTeacher checkpoint: {teacher_ckpt}')
     print(f'Distilled student (plain mmpretrain checkpoint): {student_ckpt}')
+    print(f'Its mmpretrain config: {config_path_for(student_ckpt)}')
+    for line in deployed:
+        print(line)
     print(f'Distillation run (with projectors): {distilled.last_checkpoint}')
     print(f'Accuracy curves: {png}')
     print(f'Total time: {(time.time() - start) / 60:.1f} min')

@@ -47,7 +47,7 @@ def require_deploy_extra():
     return onnxruntime
 
 
-def _logits_model(classifier):
+def logits_model(classifier):
     import torch
 
     class Logits(torch.nn.Module):
@@ -273,7 +273,7 @@ def deploy(checkpoint: str, config: str, onnx_path: str,
     require_deploy_extra()
     classifier, cfg = load_classifier(checkpoint, config)
     images, eval_set = evaluation_images(cfg, data_root)
-    model = _logits_model(classifier)
+    model = logits_model(classifier)
     program = export_onnx(model, images[:2].float(), config)
     folder, name = osp.split(osp.abspath(onnx_path))
     fd, tmp = tempfile.mkstemp(prefix=f'.{name}.', suffix='.tmp',

@@ -10,14 +10,16 @@ leaves at most a ``.tmp`` file, never a truncated file under the real name.
 import io
 import os
 import os.path as osp
-from typing import Any, Union
+import shutil
+from typing import IO, Any, Union
 
 from mmengine.fileio.backends import LocalBackend, register_backend
 
 
-def atomic_write(path: Union[str, os.PathLike], data: Union[bytes,
-                                                             str]) -> None:
-    """Write ``data`` (bytes, or text as UTF-8) to ``path`` atomically."""
+def atomic_write(path: Union[str, os.PathLike],
+                 data: Union[bytes, str, IO[bytes]]) -> None:
+    """Write ``data`` (bytes, text as UTF-8, or what a binary file object
+    reads, copied in chunks) to ``path`` atomically."""
     path = os.fspath(path)
     if isinstance(data, str):
         data = data.encode('utf-8')
@@ -26,7 +28,10 @@ def atomic_write(path: Union[str, os.PathLike], data: Union[bytes,
     tmp = path + '.tmp'
     try:
         with open(tmp, 'wb') as f:
-            f.write(data)
+            if isinstance(data, (bytes, bytearray, memoryview)):
+                f.write(data)
+            else:
+                shutil.copyfileobj(data, f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

@@ -55,3 +55,20 @@ def test_wrong_magic_and_truncation(tmp_path):
     path.write_text('not an idx file at all\n')
     with pytest.raises(DatasetFilesError, match='magic number 2051'):
         build(root)
+
+
+def test_a_short_image_header_is_named(tmp_path):
+    root = make(tmp_path)
+    path = tmp_path / 'train-images-idx3-ubyte'
+    path.write_bytes(path.read_bytes()[:12])
+    with pytest.raises(DatasetFilesError, match='header is 12 bytes'):
+        build(root)
+
+
+@pytest.mark.parametrize('indices', [0, []])
+def test_a_subset_without_images_is_refused_when_built(tmp_path, indices):
+    """Not mmengine's "need at least one array to concatenate" after a
+    whole epoch: an empty dataset is named when it is built."""
+    with pytest.raises(ValueError, match='selects no images') as err:
+        build(make(tmp_path), indices=indices)
+    assert f'indices={indices!r}' in str(err.value)

@@ -2,6 +2,7 @@
 import gzip
 import os
 import shutil
+import zlib
 
 import pytest
 
@@ -77,3 +78,96 @@ def test_corrupt_gzip_is_named(digits_root, tmp_path):
     with pytest.raises(DatasetFilesError, match='corrupt') as err:
         prepare_idx_dataset([packed], str(tmp_path / 'o'))
     assert target in str(err.value)
+
+
+def write_idx(path, magic, count, body, dims=(28, 28), gz=False):
+    """An idx file with this header and body, gzipped with ``gz``."""
+    import struct
+    header = struct.pack('>II', magic, count)
+    if magic == 2051:
+        header += struct.pack('>II', *dims)
+    opener = gzip.open if gz else open
+    with opener(path, 'wb') as f:
+        f.write(header)
+        f.write(body)
+    return str(path)
+
+
+def test_a_gzip_promising_more_than_it_can_hold_is_refused_unread(tmp_path):
+    """A header promising 60,000 x 200 x 200 images (2.4 GB) in a gzip of a
+    few KB is refused before a byte is decompressed."""
+    import tracemalloc
+
+    from projkd_mm.datasets.idx_files import check_idx_file
+    path = write_idx(tmp_path / 'bomb-idx3-ubyte.gz', 2051, 60000,
+                     bytes(16 << 20), dims=(200, 200), gz=True)
+    tracemalloc.start()
+    try:
+        with pytest.raises(DatasetFilesError,
+                           match='more than a gzip file of') as err:
+            check_idx_file(path, 2051)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert path in str(err.value) and '2,400,000,000' in str(err.value)
+    assert peak < 4 << 20, peak
+
+
+def test_lengths_are_checked_by_streaming(tmp_path):
+    """A gzip whose body is longer than its header says (a 32 MiB body
+    behind a header of 10 images) is read in chunks, never whole."""
+    import tracemalloc
+
+    from projkd_mm.datasets.idx_files import check_idx_file
+    path = write_idx(tmp_path / 'long-idx3-ubyte.gz', 2051, 10,
+                     bytes(32 << 20), gz=True)
+    tracemalloc.start()
+    try:
+        with pytest.raises(DatasetFilesError, match='more than its header'):
+            check_idx_file(path, 2051)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 << 20, peak
+
+
+def test_a_corrupt_deflate_stream_is_named(digits_root, tmp_path):
+    packed = gzipped_copy(digits_root, tmp_path / 'gz')
+    target = os.path.join(packed, 'train-images-idx3-ubyte.gz')
+    data = bytearray(open(target, 'rb').read())
+    data[100:120] = b'\xff' * 20  # in the deflate stream, past the header
+    open(target, 'wb').write(bytes(data))
+    with pytest.raises(DatasetFilesError, match='corrupt') as err:
+        prepare_idx_dataset([packed], str(tmp_path / 'o'))
+    assert target in str(err.value)
+    assert isinstance(err.value.__cause__, zlib.error)  # not OSError
+
+
+@pytest.mark.parametrize('size', [9, 12, 15])
+def test_a_short_image_header_is_named(tmp_path, size):
+    from projkd_mm.datasets.idx_files import check_idx_file
+    path = tmp_path / 'short-idx3-ubyte'
+    write_idx(path, 2051, 10, b'')
+    path.write_bytes(path.read_bytes()[:size])
+    with pytest.raises(DatasetFilesError,
+                       match=f'header is {size} bytes, an idx file with '
+                       'magic number 2051 has 16') as err:
+        check_idx_file(str(path), 2051)
+    assert str(path) in str(err.value)
+
+
+def test_a_file_one_byte_too_long_is_not_called_truncated(tmp_path):
+    from projkd_mm.datasets.idx_files import check_idx_file
+    path = write_idx(tmp_path / 'x-idx1-ubyte', 2049, 10, bytes(11))
+    with pytest.raises(DatasetFilesError,
+                       match='1 byte more than its header promises') as err:
+        check_idx_file(path, 2049)
+    assert 'truncated' not in str(err.value)
+
+
+def test_an_idx_file_without_items_is_refused(tmp_path):
+    from projkd_mm.datasets.idx_files import check_idx_file
+    path = write_idx(tmp_path / 'empty-idx3-ubyte', 2051, 0, b'')
+    with pytest.raises(DatasetFilesError, match='holds no items') as err:
+        check_idx_file(path, 2051)
+    assert path in str(err.value)

@@ -29,6 +29,15 @@ class CheckedFashionMNIST(FashionMNIST):
     def __init__(self, *args, image_size: Sequence[int] = (28, 28),
                  **kwargs) -> None:
         self.image_size = tuple(image_size)
+        indices = kwargs.get('indices')
+        if indices is not None and not indices:  # 0 or an empty list
+            raise ValueError(
+                f'{type(self).__name__}: indices={indices!r} selects no '
+                'images, so the dataset would be empty (a validation set '
+                "without images ends the epoch in mmengine's \"need at "
+                'least one array to concatenate"). Set indices to N > 0 '
+                '(the first N images), -N (the last N), a non-empty list, '
+                'or None (all).')
         super().__init__(*args, **kwargs)
 
     def load_data_list(self):

@@ -12,6 +12,7 @@ import gzip
 import os
 import os.path as osp
 import struct
+import zlib
 from typing import Dict, Iterable, List, Optional
 
 import numpy as np
@@ -39,33 +40,99 @@ class DatasetFilesError(RuntimeError):
     """Dataset files that are missing or corrupt, with where we looked."""
 
 
+#: How many times its own size a gzipped idx file may unpack to. Image and
+#: label files compress 2-5x (Fashion-MNIST: 1.8x, MNIST: 4.7x); DEFLATE
+#: itself allows ~1,000x, which only data such as zeros reaches.
+MAX_GZIP_RATIO = 100
+#: Errors of a damaged file: gzip's CRC/format errors are OSError or
+#: EOFError, a broken deflate stream is zlib.error (neither).
+_READ_ERRORS = (OSError, EOFError, zlib.error)
+_CHUNK = 1 << 20
+
+
 def _open(path: str):
     return gzip.open(path, 'rb') if path.endswith('.gz') else open(path, 'rb')
 
 
+def _unreadable(path: str, err: Exception) -> DatasetFilesError:
+    return DatasetFilesError(
+        f'{path} cannot be read ({type(err).__name__}: {err}); the file is '
+        f'corrupt. {HOW_TO_GET}')
+
+
+def _body_length(f, most: int) -> int:
+    """Bytes left in ``f``, counted in chunks up to ``most + 1``."""
+    length = 0
+    while length <= most:
+        chunk = f.read(min(_CHUNK, most + 1 - length))
+        if not chunk:
+            break
+        length += len(chunk)
+    return length
+
+
 def check_idx_file(path: str, magic: int) -> int:
-    """Check an idx file's header and size; return its number of items."""
+    """Check an idx file's header and size; return its number of items.
+
+    Nothing is read whole: a plain file's size is compared with its header,
+    a gzipped one is first refused if its header promises more than
+    ``MAX_GZIP_RATIO`` times the file's size, then its length is counted
+    in chunks.
+    """
+    header_size = 16 if magic == 2051 else 8
     try:
         with _open(path) as f:
-            header = f.read(16 if magic == 2051 else 8)
-            body = f.read()
-    except (OSError, EOFError) as err:
+            header = f.read(header_size)
+            if len(header) < 8 or struct.unpack('>I', header[:4])[0] != \
+                    magic:
+                raise DatasetFilesError(
+                    f'{path} is not an idx file with magic number {magic}; '
+                    f'the file is corrupt or not Fashion-MNIST. {HOW_TO_GET}')
+            if len(header) < header_size:
+                raise DatasetFilesError(
+                    f'{path}: its header is {len(header)} bytes, an idx file '
+                    f'with magic number {magic} has {header_size} (magic, '
+                    'count, rows, columns): the file is truncated. '
+                    f'{HOW_TO_GET}')
+            count = struct.unpack('>I', header[4:8])[0]
+            item = 1
+            if magic == 2051:
+                rows, cols = struct.unpack('>II', header[8:16])
+                item = rows * cols
+            expected = count * item
+            if count == 0 or item == 0:
+                raise DatasetFilesError(
+                    f'{path} holds no items (its header says {count} items '
+                    f'of {item} bytes): a dataset needs at least one. '
+                    f'{HOW_TO_GET}')
+            on_disk = os.path.getsize(path)
+            if path.endswith('.gz'):
+                if expected > MAX_GZIP_RATIO * on_disk:
+                    raise DatasetFilesError(
+                        f'{path}: its header promises {count:,} items, '
+                        f'{expected:,} bytes, more than a gzip file of '
+                        f'{on_disk:,} bytes holds ({MAX_GZIP_RATIO}x its '
+                        'size at most; real images compress 2-5x). The file '
+                        'is corrupt or made to exhaust memory; nothing was '
+                        f'unpacked. {HOW_TO_GET}')
+                length = _body_length(f, expected)
+            else:
+                length = on_disk - header_size
+    except _READ_ERRORS as err:
+        raise _unreadable(path, err) from err
+    if length < expected:
         raise DatasetFilesError(
-            f'{path} cannot be read ({err}); the file is corrupt. '
-            f'{HOW_TO_GET}') from err
-    if len(header) < 8 or struct.unpack('>I', header[:4])[0] != magic:
+            f'{path} holds {length:,} bytes of data, its header promises '
+            f'{expected:,}: the file is truncated. {HOW_TO_GET}')
+    if length > expected:
+        extra = ('more than' if path.endswith('.gz') else
+                 f'{length - expected:,} byte{"s" * (length - expected > 1)}'
+                 ' more than')
         raise DatasetFilesError(
-            f'{path} is not an idx file with magic number {magic}; the file '
-            f'is corrupt or not Fashion-MNIST. {HOW_TO_GET}')
-    count = struct.unpack('>I', header[4:8])[0]
-    item = 1
-    if magic == 2051:
-        rows, cols = struct.unpack('>II', header[8:16])
-        item = rows * cols
-    if len(body) != count * item:
-        raise DatasetFilesError(
-            f'{path} holds {len(body)} bytes of data, its header promises '
-            f'{count * item}: the file is truncated. {HOW_TO_GET}')
+            f'{path} holds {extra} its header promises ({expected:,} '
+            f'bytes of data for {count:,} items): the file has trailing '
+            'data, or its header is wrong. It is not a Fashion-MNIST file '
+            f'as written. {HOW_TO_GET}')
     return count
 
 
@@ -114,9 +181,11 @@ def prepare_idx_dataset(search: Iterable[str], out_dir: str) -> str:
             return folder
         os.makedirs(out_dir, exist_ok=True)
         for name, path in found.items():
-            target = osp.join(out_dir, name)
-            with _open(path) as src:
-                atomic_write(target, src.read())
+            try:  # checked above: streams what its header promises
+                with _open(path) as src:
+                    atomic_write(osp.join(out_dir, name), src)
+            except _READ_ERRORS as err:
+                raise _unreadable(path, err) from err
         return out_dir
     raise DatasetFilesError(
         'Fashion-MNIST not found. Looked in: ' +

@@ -317,3 +317,93 @@ def test_demo_help_names_the_debian_dataset_folder():
     demo = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(demo)
     assert demo.DEBIAN_FASHION_MNIST == DEBIAN_FASHION_MNIST
+
+
+def _config(work, template=None):
+    from mmengine.config import Config
+    hooks = {} if template is None else dict(
+        checkpoint=dict(filename_tmpl=template))
+    return Config(dict(work_dir=str(work), default_hooks=hooks))
+
+
+def test_overwrite_counts_only_the_names_this_configs_runner_writes(
+        tmp_path):
+    from projkd_tools.training import earlier_checkpoints
+    names = ['1.pth', '7.pth', '3.pth.tmp', 'best_accuracy_top1_3.pth',
+             'epoch_2.pth', 'iter_400.pth', 'notes.pth',
+             'my_teacher_backup.pth', 'epoch_backup.pth', '12a.pth']
+    for name in names:
+        (tmp_path / name).write_bytes(b'x')
+    (tmp_path / 'last_checkpoint').write_text(str(tmp_path / '7.pth'))
+    found = {osp.basename(p)
+             for p in earlier_checkpoints(_config(tmp_path, '{}.pth'))}
+    assert found == {'1.pth', '7.pth', '3.pth.tmp',
+                     'best_accuracy_top1_3.pth', 'epoch_2.pth',
+                     'iter_400.pth', 'last_checkpoint'}
+
+
+def test_a_checkpoint_name_outside_the_work_dir_is_refused_before_writing(
+        tmp_path, digits_root, run_tool):
+    """``filename_tmpl='../precious_{}.pth'`` used to let --overwrite
+    delete ../precious_7.pth and the run write ../precious_1.pth."""
+    work = tmp_path / 'work'
+    (tmp_path / 'precious_7.pth').write_bytes(b'the user\'s file')
+    proc = _train(run_tool, work, '--overwrite', digits_root=digits_root,
+                  check=False, **{
+                      'default_hooks.checkpoint.filename_tmpl':
+                      '../precious_{}.pth'})
+    assert proc.returncode == 1
+    assert ("error: default_hooks.checkpoint.filename_tmpl="
+            "'../precious_{}.pth' names files outside the work dir"
+            ) in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['precious_7.pth']
+
+
+def test_a_work_dir_that_is_a_file_is_refused(tmp_path):
+    from projkd_tools.training import check_work_dir
+    (tmp_path / 'work').write_text('a file')
+    with pytest.raises(SystemExit, match='is a file, not a folder'):
+        check_work_dir(_config(tmp_path / 'work'))
+
+
+def test_a_looping_last_checkpoint_is_an_earlier_run_and_no_resume_point(
+        tmp_path):
+    """A fresh run used to start and fail after its first epoch, when the
+    checkpoint hook wrote through the link."""
+    from projkd_tools.training import earlier_checkpoints, latest_checkpoint
+    pointer = tmp_path / 'last_checkpoint'
+    pointer.symlink_to(pointer)
+    assert earlier_checkpoints(_config(tmp_path)) == [str(pointer)]
+    with pytest.raises(SystemExit, match='is a link that leads nowhere'):
+        latest_checkpoint(str(tmp_path))
+
+
+@pytest.mark.parametrize('kind', ['link', 'folder'])
+def test_a_lock_file_that_is_a_link_or_a_folder_is_refused(tmp_path, kind):
+    from projkd_tools.training import work_dir_lock
+    lock = tmp_path / '.train.lock'
+    elsewhere = tmp_path / 'elsewhere'
+    if kind == 'link':
+        lock.symlink_to(elsewhere)
+    else:
+        lock.mkdir()
+    with pytest.raises(SystemExit, match=f'is a {kind} .*Remove it'):
+        with work_dir_lock(str(tmp_path)):
+            pass
+    assert not elsewhere.exists()
+
+
+def test_resuming_a_checkpoint_of_another_model_names_what_it_is(
+        tmp_path, digits_root, teacher_ckpt, run_tool):
+    from conftest import options_to_argv, tiny_run_options
+    _train(run_tool, tmp_path / 'plain', digits_root=digits_root)
+    plain = tmp_path / 'plain' / 'epoch_1.pth'
+    proc = run_tool('tools/train.py', PEFD_FMNIST, '--work-dir',
+                    str(tmp_path / 'distill'), '--resume', str(plain),
+                    *options_to_argv(tiny_run_options(
+                        digits_root, **{'model.teacher_ckpt': teacher_ckpt})),
+                    check=False)
+    assert proc.returncode == 1
+    assert (f"--resume: '{plain}' is a plain classifier checkpoint"
+            ) in proc.stderr
+    assert f'load_from={plain}' in proc.stderr

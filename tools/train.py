@@ -44,8 +44,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--overwrite',
         action='store_true',
         help='start over in a work dir that holds the checkpoints of an '
-        'earlier run: they (epoch_*.pth, iter_*.pth, best_*.pth and '
-        'last_checkpoint) are deleted first. Without it such a work dir is '
+        'earlier run: they (the names its checkpoint hook gives, such as '
+        'epoch_N.pth, iter_N.pth, best_*_epoch_N.pth, and last_checkpoint) '
+        'are deleted first; no other file. Without it such a work dir is '
         'refused unless --resume is given')
     parser.add_argument(
         '--amp',
@@ -85,6 +86,7 @@ def main(argv=None) -> None:
     import_projkd_mm()
     from projkd_tools.runner_setup import finish_distributed, load_config
     from projkd_tools.training import (
+        check_work_dir,
         delete_earlier_checkpoints,
         earlier_checkpoints,
         latest_checkpoint,
@@ -95,6 +97,7 @@ def main(argv=None) -> None:
     )
     args.cfg_options = cfg_options_dict(args.cfg_options)
     cfg = load_config(args)
+    check_work_dir(cfg)
 
     if args.amp:
         wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')

@@ -5,7 +5,6 @@ share a work dir, ``--resume`` says what it resumes from (or why it
 cannot), and the Runner optionally puts the model in channels-last layout.
 """
 import contextlib
-import glob
 import os
 import os.path as osp
 import re
@@ -27,35 +26,79 @@ def warn_inexact_resume(cfg) -> None:
 
 
 # The names MMEngine's CheckpointHook gives checkpoints by default
-# (filename_tmpl 'epoch_{}.pth' or 'iter_{}.pth', save_best's 'best_*'),
-# and their '.tmp' while projkd_mm writes them.
-RUNNER_CHECKPOINTS = ('epoch_*.pth', 'iter_*.pth', 'best_*.pth')
+# (filename_tmpl 'epoch_{}.pth' or 'iter_{}.pth'; save_best's
+# 'best_<metric>_<name>'), with the epoch or iteration number in '{}'.
+DEFAULT_TEMPLATES = ('epoch_{}.pth', 'iter_{}.pth')
+
+
+def _checkpoint_template(cfg):
+    hook = (cfg.get('default_hooks') or {}).get('checkpoint') or {}
+    return hook.get('filename_tmpl')
+
+
+def check_work_dir(cfg) -> None:
+    """SystemExit before anything is written: a work dir that is a file,
+    or a checkpoint name (``default_hooks.checkpoint.filename_tmpl``) that
+    leaves the work dir (``'../x_{}.pth'``, an absolute path)."""
+    work_dir = cfg.work_dir
+    if osp.exists(work_dir) and not osp.isdir(work_dir):
+        sys.exit(f'error: the work dir {work_dir} is a file, not a folder: '
+                 'a run writes its logs and checkpoints into a folder. '
+                 'Pass another --work-dir (or move the file).')
+    template = _checkpoint_template(cfg)
+    if template is None:
+        return
+    if not isinstance(template, str) or '{' not in template:
+        sys.exit(f'error: default_hooks.checkpoint.filename_tmpl='
+                 f'{template!r}: it must be a file name with {{}} where the '
+                 "epoch or iteration goes, e.g. 'epoch_{}.pth'.")
+    name = osp.normpath(re.sub(r'\{[^}]*\}', '1', template))
+    if osp.isabs(name) or name == '..' or name.startswith('..' + osp.sep):
+        sys.exit(f'error: default_hooks.checkpoint.filename_tmpl='
+                 f'{template!r} names files outside the work dir '
+                 f'({name!r} from {work_dir}): a run writes only into its '
+                 "work dir. Use a plain file name such as 'epoch_{}.pth', "
+                 'and --work-dir for where it goes. Nothing was written.')
+
+
+def _pattern(template: str) -> str:
+    """The regular expression of the names ``template`` gives: each
+    ``{...}`` an epoch or iteration number."""
+    parts = re.split(r'\{[^}]*\}', osp.normpath(template))
+    return r'\d+'.join(re.escape(part) for part in parts)
 
 
 def earlier_checkpoints(cfg) -> list:
     """Paths of checkpoints an earlier run left in ``cfg.work_dir``.
 
-    Only the Runner's own files count (``last_checkpoint`` and checkpoints
-    named as the CheckpointHook names them), never other ``.pth`` files
-    kept there, a teacher say.
+    Only files a Runner of this config writes count: ``last_checkpoint``
+    and the names its CheckpointHook gives (``filename_tmpl`` with a number
+    where ``{}`` is, ``best_*_`` before one, a ``.tmp`` after one), never
+    other ``.pth`` files kept there (a teacher, notes).
     """
     work_dir = cfg.work_dir
     if not osp.isdir(work_dir):
         return []
-    patterns = set(RUNNER_CHECKPOINTS)
-    hook = (cfg.get('default_hooks') or {}).get('checkpoint') or {}
-    template = hook.get('filename_tmpl')
+    templates = set(DEFAULT_TEMPLATES)
+    template = _checkpoint_template(cfg)
     if template:
-        patterns.add(re.sub(r'\{[^}]*\}', '*', template))
-    found = set()
-    for pattern in patterns:
-        for suffix in ('', '.tmp'):
-            found.update(glob.glob(osp.join(glob.escape(work_dir),
-                                            pattern + suffix)))
+        templates.add(template)
+    names = '|'.join(_pattern(t) for t in sorted(templates))
+    ours = re.compile(rf'(?:best_.+_)?(?:{names})(?:\.tmp)?')
+    found = []
+    for folder in {osp.dirname(osp.normpath(t)) for t in templates}:
+        folder = osp.join(work_dir, folder)
+        if osp.isdir(folder):
+            found += [path for path in (osp.join(folder, name)
+                                        for name in os.listdir(folder))
+                      if ours.fullmatch(osp.relpath(path, work_dir))]
     pointer = osp.join(work_dir, 'last_checkpoint')
-    if osp.isfile(pointer):
-        found.add(pointer)
-    return sorted(p for p in found if osp.isfile(p))
+    # lexists: a dangling or looping link, which the CheckpointHook would
+    # fail to write through after the first epoch, counts too.
+    if osp.lexists(pointer) and not osp.isdir(pointer):
+        found.append(pointer)
+    return sorted(p for p in set(found)
+                  if osp.isfile(p) or osp.islink(p))
 
 
 def _names(paths: list, most: int = 6) -> str:
@@ -118,7 +161,17 @@ def work_dir_lock(work_dir: str):
     import fcntl
     os.makedirs(work_dir, exist_ok=True)
     path = osp.join(work_dir, '.train.lock')
-    with open(path, 'a') as handle:
+    try:
+        # O_NOFOLLOW: a link here must not make us create or lock a file
+        # elsewhere.
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    except OSError as err:
+        kind = ('a link' if osp.islink(path) else
+                'a folder' if osp.isdir(path) else 'unusable')
+        sys.exit(f'error: {path} is {kind} ({err.strerror}), not the lock '
+                 'file tools/train.py keeps there. Remove it (it holds no '
+                 'data of a run), or pass another --work-dir.')
+    with os.fdopen(fd, 'a') as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -135,6 +188,10 @@ def work_dir_lock(work_dir: str):
 def latest_checkpoint(work_dir: str) -> str:
     """The file ``--resume`` (no value) resumes from, or SystemExit."""
     pointer = osp.join(work_dir, 'last_checkpoint')
+    if osp.islink(pointer) and not osp.exists(pointer):
+        sys.exit(f'error: --resume: {pointer} is a link that leads nowhere '
+                 '(dangling, or a loop), not the file a run writes. Delete '
+                 'it and pass the checkpoint with --resume FILE.')
     if not osp.isfile(pointer):
         sys.exit(f'error: --resume: nothing to resume in {work_dir} (no '
                  'last_checkpoint file there). Pass the checkpoint '
@@ -163,7 +220,12 @@ def runner_class(channels_last: bool, runner_type: str = 'Runner') -> type:
         raise ValueError(f'runner_type={runner_type!r} is not a registered '
                          'Runner.')
 
-    from projkd_mm.utils.checkpoint import CheckpointError
+    from projkd_mm.utils.checkpoint import (
+        CheckpointError,
+        describe_checkpoint,
+        extract_state_dict,
+        load_checkpoint_file,
+    )
 
     class TrainRunner(Runner):
 
@@ -186,5 +248,17 @@ def runner_class(channels_last: bool, runner_type: str = 'Runner') -> type:
                     'an exported model, say). Resume from an epoch_N.pth of '
                     'the run, or start from these weights with --cfg-options '
                     f'load_from={filename} and no --resume.') from None
+            except ValueError as err:
+                if 'parameter group' not in str(err):
+                    raise
+                kind = describe_checkpoint(extract_state_dict(
+                    load_checkpoint_file(filename), filename))
+                raise CheckpointError(
+                    f'--resume: {filename!r} is {kind}, written by a run of '
+                    "another model: its optimizer state does not fit this "
+                    f"config's parameters ({err}). Resume from an "
+                    'epoch_N.pth of a run of this config, or start from '
+                    f'its weights with --cfg-options load_from={filename} '
+                    'and no --resume.') from None
 
     return TrainRunner

@@ -336,3 +336,10 @@ def test_a_compressed_entry_that_expands_past_the_file_is_not_read(
         tracemalloc.stop()
     assert path in str(err.value)
     assert peak < 8 << 20, peak
+
+
+def test_a_directory_given_as_a_checkpoint_is_called_a_directory(tmp_path):
+    with pytest.raises(CheckpointError, match='is a directory, not a '
+                       'checkpoint file') as err:
+        load_checkpoint_file(str(tmp_path), 'teacher checkpoint')
+    assert 'does not exist' not in str(err.value)

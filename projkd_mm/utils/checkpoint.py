@@ -484,6 +484,12 @@ def load_checkpoint_file(path: str, what: str = 'checkpoint') -> Dict:
     """
     if path.startswith(('http://', 'https://')):
         path = _download(path, what)
+    if osp.isdir(path):
+        raise CheckpointError(
+            f'The {what} {path!r} is a directory, not a checkpoint file. '
+            'Give the .pth file inside it (e.g. a run\'s epoch_N.pth; '
+            'tools/train.py --resume without a value resumes the latest '
+            'checkpoint of --work-dir).')
     if not osp.isfile(path):
         raise CheckpointError(
             f'The {what} {path!r} does not exist. Check the path (in the '

@@ -58,7 +58,7 @@ def teacher_forwards(fp32: Workload, cheap: Workload, device: str,
         def run():
             distiller = work.algorithm.distiller
             with distiller.teacher_recorders, distiller.deliveries:
-                work.algorithm._teacher_forward(x, samples, mode='loss')
+                work.algorithm.online_teacher(x, samples, mode='loss')
         return run
 
     return time_interleaved(dict(fp32=forward(fp32), cheap=forward(cheap)),

@@ -49,6 +49,11 @@ PAIRS = {
         config='configs/projkd/cifar100/' + zoo.cifar_pair(
             'resnet32x4', 'resnet8x4').config,
         image_size=32),
+    # The full Fashion-MNIST study's pair (grey 28x28 images).
+    'fmnist_study': dict(
+        config='configs/projkd/fashion_mnist/'
+        'pefd_ens3_resnet20s2_resnet8s2_5e_fmnist.py',
+        image_size=28, channels=1),
 }
 
 AMP_DTYPES = {'bf16': torch.bfloat16, 'fp16': torch.float16}
@@ -184,13 +189,13 @@ def load_config(pair: str):
 
 
 def make_batch(batch: int, image_size: int, num_classes: int,
-               seed: int = 0) -> dict:
+               seed: int = 0, channels: int = 3) -> dict:
     """Synthetic ``uint8`` images and labels, as ``pseudo_collate`` packs
-    them: ``inputs`` a list of ``(3, H, W)`` tensors, ``data_samples`` a
-    list of ``DataSample``."""
+    them: ``inputs`` a list of ``(channels, H, W)`` tensors,
+    ``data_samples`` a list of ``DataSample``."""
     from mmpretrain.structures import DataSample
     g = torch.Generator().manual_seed(seed)
-    images = torch.randint(0, 256, (batch, 3, image_size, image_size),
+    images = torch.randint(0, 256, (batch, channels, image_size, image_size),
                            generator=g, dtype=torch.uint8)
     labels = torch.randint(0, num_classes, (batch, ), generator=g)
     return dict(inputs=list(images),
@@ -276,7 +281,12 @@ class Workload:
         self.optim_wrapper = build_optim_wrapper(self.algorithm, cfg, amp)
         num_classes = cfg.model.architecture.head.num_classes
         self.data = make_batch(batch, PAIRS[pair]['image_size'], num_classes,
-                               seed)
+                               seed, PAIRS[pair].get('channels', 3))
+        # As the config's training loader hands a batch over: stacked by
+        # MMEngine's default_collate, or a list (pseudo_collate).
+        collate = (cfg.train_dataloader.get('collate_fn') or {}).get('type')
+        if collate == 'default_collate':
+            self.data['inputs'] = torch.stack(self.data['inputs'])
         if device != 'cpu':
             self.data = self.algorithm.data_preprocessor.cast_data(self.data)
 
@@ -341,7 +351,8 @@ class Workload:
 
     def preprocess(self) -> torch.Tensor:
         """Stack, RGB order, normalise: what ``ClsDataPreprocessor`` does."""
-        x = torch.stack(self.data['inputs'])
+        x = self.data['inputs']
+        x = x if isinstance(x, torch.Tensor) else torch.stack(x)
         if self.to_rgb:
             x = x.flip(1)
         x = (x.float() - self.mean) / self.std

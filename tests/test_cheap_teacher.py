@@ -151,7 +151,7 @@ def test_compiled_teacher_gives_the_eager_losses(teacher_ckpt):
     eager = losses_of(build(teacher_ckpt, **FP32), batch())
     compiled_model = build(teacher_ckpt, teacher_compile=True, **FP32)
     compiled = losses_of(compiled_model, batch())
-    assert compiled_model._compiled_teacher_forward is not None
+    assert compiled_model.online_teacher.compiled_forward is not None
     for key in eager:
         torch.testing.assert_close(compiled[key], eager[key], rtol=1e-4,
                                    atol=1e-5)

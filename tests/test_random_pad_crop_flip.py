@@ -74,3 +74,40 @@ def test_pad_val_fills_the_border():
 def test_bad_arguments_are_named(kwargs, error, message):
     with pytest.raises(error, match=message):
         TRANSFORMS.build(dict(type='RandomPadCropFlip', **kwargs))
+
+
+@pytest.mark.parametrize('shape, crop_size, padding', [
+    ((28, 28), 28, 2),             # 5 x 5 offsets x 2 flips = 50 views
+    ((32, 32, 3), 32, 4),          # 9 x 9 x 2 = 162
+    ((5, 7), (6, 4), (1, 2, 3, 0)),
+    ((6, 6), 10, 1),
+    ((4, 4), 4, 0),                # one offset: 2 views
+])
+def test_recorded_view_renders_the_image_the_transform_gave(shape, crop_size,
+                                                            padding):
+    transform = TRANSFORMS.build(dict(type='RandomPadCropFlip',
+                                      crop_size=crop_size, padding=padding))
+    images = np.random.RandomState(1).randint(
+        0, 256, (300, ) + shape).astype(np.uint8)
+    num_views = transform.num_views(*shape[:2])
+    rows, cols = transform.view_grid(*shape[:2])
+    assert num_views == rows * cols * 2
+    seen = set()
+    for seed, img in enumerate(images):
+        np.random.seed(seed)
+        out = transform(dict(img=img.copy()))
+        view = out['view']
+        assert 0 <= view < num_views
+        assert view % 2 == int(out['flip'])
+        seen.add(view)
+        np.testing.assert_array_equal(
+            transform.render_views(img[None], view)[0], out['img'])
+    # 300 draws reach most views; a view number is the draw, not a constant.
+    assert len(seen) >= min(num_views, 40)
+    # Every view of a batch at once is the views of each image.
+    batch = transform.render_views(images[:4], num_views - 1)
+    for img, view_img in zip(images[:4], batch):
+        np.testing.assert_array_equal(
+            transform.render_views(img[None], num_views - 1)[0], view_img)
+    with pytest.raises(ValueError, match=f'has {num_views} views'):
+        transform.render_views(images[:1], num_views)

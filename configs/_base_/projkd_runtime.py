@@ -32,6 +32,9 @@ runner_type = 'SafeCheckpointRunner'
 
 # Saves the Python/numpy/torch random generators in every checkpoint and
 # restores them on --resume, so a resumed run augments its data exactly as an
-# uninterrupted one (projkd_mm/engine/hooks/rng_state_hook.py). A config that
-# sets its own custom_hooks should keep this entry.
-custom_hooks = [dict(type='RNGStateHook')]
+# uninterrupted one (projkd_mm/engine/hooks/rng_state_hook.py).
+# TeacherCacheHook checks, before training from a teacher cache
+# (model.teacher_cache), that the cache was built over this run's training
+# images and pipeline; without a cache it does nothing. A config that sets
+# its own custom_hooks should keep both entries.
+custom_hooks = [dict(type='RNGStateHook'), dict(type='TeacherCacheHook')]

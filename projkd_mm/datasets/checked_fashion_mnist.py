@@ -20,6 +20,9 @@ class CheckedFashionMNIST(FashionMNIST):
     Here each of those is a :class:`DatasetFilesError` naming the file and
     what is wrong, raised when the dataset is built.
 
+    Every sample also carries ``source_idx``, its index in the full file,
+    whatever subset ``indices`` selects.
+
     Args:
         image_size (Sequence[int]): Expected ``(rows, cols)`` of every
             image. Defaults to ``(28, 28)``, Fashion-MNIST's.
@@ -47,7 +50,13 @@ class CheckedFashionMNIST(FashionMNIST):
                           for name, _ in files)
         if osp.isfile(images) and osp.isfile(labels):
             self._check_files(images, labels)
-        return super().load_data_list()
+        data_list = super().load_data_list()
+        # The image's place in its file, kept when ``indices`` takes a
+        # subset (mmengine renumbers ``sample_idx`` from 0 in a subset): the
+        # row of the image in a teacher cache (tools/cache_teacher.py).
+        for source_idx, info in enumerate(data_list):
+            info['source_idx'] = source_idx
+        return data_list
 
     def _check_files(self, images: str, labels: str) -> None:
         n_images = check_idx_file(images, 2051)

@@ -64,7 +64,12 @@ class RandomPadCropFlip(BaseTransform):
 
     Required keys: ``img`` (``(height, width)`` or ``(height, width,
     channels)``). Modified keys: ``img``, ``img_shape``. Added keys:
-    ``flip``, ``flip_direction`` (``'horizontal'`` or ``None``).
+    ``flip``, ``flip_direction`` (``'horizontal'`` or ``None``) and
+    ``view``: which of the image's :meth:`num_views` views was drawn,
+    ``(row_offset * num_column_offsets + column_offset) * 2 + flip``. A
+    frozen teacher's output depends on the image and this number only,
+    which is what lets ``tools/cache_teacher.py`` run the teacher once per
+    view (pack it with ``PackInputs(meta_keys=(..., 'view'))``).
 
     Args:
         crop_size (int | Sequence[int]): Output ``(height, width)``; an int
@@ -112,15 +117,56 @@ class RandomPadCropFlip(BaseTransform):
         offset_w = np.random.randint(0, width - target_w + 1)
         return offset_h, offset_w, target_h, target_w
 
-    def transform(self, results: dict) -> dict:
-        img = results['img']
+    def view_grid(self, height: int, width: int) -> Tuple[int, int]:
+        """How many row and column offsets the crop can take in an image of
+        ``(height, width)`` (before padding)."""
         left, top, right, bottom = self.padding
-        height, width = img.shape[:2]
-        off_h, off_w, out_h, out_w = self._offsets(top + height + bottom,
-                                                   left + width + right)
-        flip = np.random.random_sample() < self._flip_below
+        pad_h, pad_w = top + height + bottom, left + width + right
+        return (pad_h - min(pad_h, self.crop_size[0]) + 1,
+                pad_w - min(pad_w, self.crop_size[1]) + 1)
 
-        out = np.empty((out_h, out_w) + img.shape[2:], dtype=img.dtype)
+    def num_views(self, height: int, width: int) -> int:
+        """How many distinct views an image of ``(height, width)`` has:
+        every crop offset, flipped and not."""
+        rows, cols = self.view_grid(height, width)
+        return rows * cols * 2
+
+    def render_views(self, images: np.ndarray, view: int) -> np.ndarray:
+        """View number ``view`` of each of a batch of images.
+
+        The same pixels :meth:`transform` gives an image whose draw was
+        that view, for a whole batch at once (how ``tools/cache_teacher.py``
+        enumerates the views).
+
+        Args:
+            images (np.ndarray): ``(batch, height, width)`` or ``(batch,
+                height, width, channels)``.
+            view (int): In ``[0, num_views(height, width))``: see
+                :meth:`transform` for the numbering.
+
+        Returns:
+            np.ndarray: ``(batch, crop_h, crop_w[, channels])``.
+        """
+        height, width = images.shape[1:3]
+        rows, cols = self.view_grid(height, width)
+        if not 0 <= view < rows * cols * 2:
+            raise ValueError(
+                f'RandomPadCropFlip: view {view} does not exist for a '
+                f'{height}x{width} image, which has {rows * cols * 2} views.')
+        offset, flip = divmod(view, 2)
+        off_h, off_w = divmod(offset, cols)
+        return self._render(images, off_h, off_w, bool(flip))
+
+    def _render(self, images: np.ndarray, off_h: int, off_w: int,
+                flip: bool) -> np.ndarray:
+        """Crop at ``(off_h, off_w)`` of the padded images, flipped if
+        ``flip``; ``images`` has a leading batch dimension."""
+        left, top, right, bottom = self.padding
+        height, width = images.shape[1:3]
+        out_h = min(top + height + bottom, self.crop_size[0])
+        out_w = min(left + width + right, self.crop_size[1])
+        out = np.empty(images.shape[:1] + (out_h, out_w) + images.shape[3:],
+                       dtype=images.dtype)
         out[...] = self.pad_val
         # The crop window in source coordinates, clipped to the source.
         src_top, src_left = off_h - top, off_w - left
@@ -128,14 +174,27 @@ class RandomPadCropFlip(BaseTransform):
         y1 = min(src_top + out_h, height)
         x1 = min(src_left + out_w, width)
         if y1 > y0 and x1 > x0:
-            out[y0 - src_top:y1 - src_top,
-                x0 - src_left:x1 - src_left] = img[y0:y1, x0:x1]
+            out[:, y0 - src_top:y1 - src_top,
+                x0 - src_left:x1 - src_left] = images[:, y0:y1, x0:x1]
         if flip:
-            out = np.ascontiguousarray(out[:, ::-1])
+            out = np.ascontiguousarray(out[:, :, ::-1])
+        return out
+
+    def transform(self, results: dict) -> dict:
+        img = results['img']
+        left, top, right, bottom = self.padding
+        height, width = img.shape[:2]
+        off_h, off_w, _, _ = self._offsets(top + height + bottom,
+                                           left + width + right)
+        flip = bool(np.random.random_sample() < self._flip_below)
+        out = self._render(img[None], off_h, off_w, flip)[0]
         results['img'] = out
         results['img_shape'] = out.shape
-        results['flip'] = bool(flip)
+        results['flip'] = flip
         results['flip_direction'] = 'horizontal' if flip else None
+        # Which of the image's views this is: the key of the teacher cache.
+        cols = self.view_grid(height, width)[1]
+        results['view'] = (off_h * cols + off_w) * 2 + int(flip)
         return results
 
     def __repr__(self) -> str:

@@ -6,6 +6,18 @@ from mmengine.registry import MODELS, DefaultScope
 from torch import nn
 
 
+def model_config(cfg: Any, **model_overrides) -> Any:
+    """A copy of ``cfg.model`` as the Runner gives it to the registry: the
+    config's top-level ``data_preprocessor`` merged in (unless the model
+    sets its own), ``model_overrides`` set."""
+    model_cfg = copy.deepcopy(cfg.model)
+    model_cfg.update(model_overrides)
+    if cfg.get('data_preprocessor') is not None:
+        model_cfg.setdefault('data_preprocessor',
+                             copy.deepcopy(cfg.data_preprocessor))
+    return model_cfg
+
+
 def build_model(cfg: Any, **model_overrides) -> nn.Module:
     """The model of ``cfg``, built as ``Runner.from_cfg(cfg)`` builds it.
 
@@ -20,10 +32,6 @@ def build_model(cfg: Any, **model_overrides) -> nn.Module:
         **model_overrides: Keys of ``cfg.model`` to set first, e.g.
             ``teacher_ckpt=None, allow_random_teacher=True``.
     """
-    model_cfg = copy.deepcopy(cfg.model)
-    model_cfg.update(model_overrides)
-    if cfg.get('data_preprocessor') is not None:
-        model_cfg.setdefault('data_preprocessor',
-                             copy.deepcopy(cfg.data_preprocessor))
+    model_cfg = model_config(cfg, **model_overrides)
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
         return MODELS.build(model_cfg)

@@ -8,7 +8,7 @@ DISTILL_CONFIG defaults to the Fashion-MNIST demo's
 (configs/projkd/fashion_mnist/pefd_ens3_resnet14_resnet8_10e_fmnist.py).
 Builds the distillation config's algorithm with TEACHER_CKPT once per
 teacher mode (``fp32:contiguous`` first) and runs the teacher's
-training-time forward (``CheckedSingleTeacherDistill._teacher_forward``: the
+training-time forward (``CheckedSingleTeacherDistill.online_teacher``: the
 code path of every distillation step) over the config's whole test set.
 Prints, per mode: test top-1, the difference to fp32 in points, the share of
 test images whose top-1 prediction agrees with fp32's, the largest absolute
@@ -60,7 +60,7 @@ def predictions(cfg, mode: str, loader):
     for data in loader:
         data = model.data_preprocessor(data, training=False)
         start = time.perf_counter()
-        out = model._teacher_forward(data['inputs'], None, mode='tensor')
+        out = model.online_teacher(data['inputs'], None, mode='tensor')
         seconds += time.perf_counter() - start
         logits.append(out.float())
         labels.append(torch.cat([s.gt_label for s in data['data_samples']]))

@@ -19,16 +19,24 @@ data_preprocessor = dict(
 # RandomPadCropFlip (projkd_mm): mmpretrain's RandomCrop(32, padding=4) +
 # RandomFlip(prob=0.5, direction='horizontal') in one step, the same images
 # from the same random draws at less CPU time per image.
+# PackInputs also keeps which of its 162 views each sample is, so a teacher
+# cache (tools/cache_teacher.py, model.teacher_cache) can serve the
+# teacher's outputs for it.
 train_pipeline = [
     dict(type='RandomPadCropFlip', crop_size=32, padding=4, flip_prob=0.5),
-    dict(type='PackInputs'),
+    dict(type='PackInputs',
+         meta_keys=('sample_idx', 'img_shape', 'flip', 'flip_direction',
+                    'view')),
 ]
 test_pipeline = [dict(type='PackInputs')]
 
+# Batches stacked by the loader (default_collate): ClsDataPreprocessor then
+# normalises a batch in one operation instead of one per image.
 train_dataloader = dict(
     batch_size=64,
     num_workers=4,
     persistent_workers=True,
+    collate_fn=dict(type='default_collate'),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,

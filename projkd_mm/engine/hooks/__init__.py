@@ -3,5 +3,7 @@ from projkd_mm.engine.hooks.rng_state_hook import (
     get_rng_states,
     set_rng_states,
 )
+from projkd_mm.engine.hooks.teacher_cache_hook import TeacherCacheHook
 
-__all__ = ['RNGStateHook', 'get_rng_states', 'set_rng_states']
+__all__ = ['RNGStateHook', 'TeacherCacheHook', 'get_rng_states',
+           'set_rng_states']

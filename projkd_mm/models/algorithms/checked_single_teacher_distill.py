@@ -1,4 +1,4 @@
-from collections import deque
+import os.path as osp
 from typing import Any, Dict, List, Optional, Sequence
 
 import torch
@@ -9,28 +9,24 @@ from mmrazor.models.utils import add_prefix
 from mmrazor.registry import MODELS
 
 from projkd_mm.models.algorithms.inplace import set_module_inplace_false
+from projkd_mm.models.algorithms.teacher_outputs import (
+    CachedTeacher,
+    OnlineTeacher,
+)
 from projkd_mm.models.algorithms.teacher_precision import (
-    TEACHER_DTYPES,
     cpu_bf16_supported,
     resolve_teacher_dtype,
 )
 from projkd_mm.models.algorithms.width_inference import infer_widths
+from projkd_mm.teacher_cache import TeacherCacheError, TeacherCacheStore
+from projkd_mm.teacher_cache.store import file_sha256, host_info
+from projkd_mm.teacher_cache.views import plain
 from projkd_mm.utils.checkpoint import load_weights_strict
-from projkd_mm.validation import check_distill_config, check_teacher_options
-
-
-def _to_fp32(data: Any) -> Any:
-    """``data`` with every low-precision floating tensor in it as float32."""
-    if isinstance(data, torch.Tensor):
-        return (data.float() if data.is_floating_point()
-                and data.dtype != torch.float32 else data)
-    if isinstance(data, tuple) and hasattr(data, '_fields'):  # namedtuple
-        return type(data)(*(_to_fp32(d) for d in data))
-    if isinstance(data, (tuple, list)):
-        return type(data)(_to_fp32(d) for d in data)
-    if isinstance(data, dict):
-        return type(data)((k, _to_fp32(v)) for k, v in data.items())
-    return data
+from projkd_mm.validation import (
+    check_algorithm_options,
+    check_distill_config,
+    check_teacher_options,
+)
 
 
 @MODELS.register_module()
@@ -76,6 +72,16 @@ class CheckedSingleTeacherDistill(SingleTeacherDistill):
       the non-finite guard, which names the teacher recorder. Validation of
       the teacher (``FrozenTeacherDistillValLoop``) uses its ``val_step``
       in float32.
+    - **A teacher that runs once per view.** With ``teacher_cache`` the
+      teacher's recorders are filled, in training, from a cache of its
+      outputs on every view of every training image
+      (``tools/cache_teacher.py``), and its forward does not run; the
+      losses see what they would see online, to the cache's storage
+      precision. Validation still evaluates the teacher itself.
+
+    Where the teacher's outputs come from is :attr:`teacher_outputs`
+    (:mod:`projkd_mm.models.algorithms.teacher_outputs`); :meth:`record`
+    records teacher, then student, for training and for the width dry run.
 
     Args:
         teacher_ckpt (str, optional): Local path or URL of the teacher's
@@ -116,6 +122,15 @@ class CheckedSingleTeacherDistill(SingleTeacherDistill):
             statistics, train/eval flags and the global RNG as they were
             (:mod:`projkd_mm.models.algorithms.width_inference`). Defaults
             to None.
+        teacher_cache (str, optional): Directory of a teacher cache built
+            for this config by ``python tools/cache_teacher.py CONFIG --out
+            DIR``. At build time its header must match the teacher
+            checkpoint (SHA-256), the teacher's and the data preprocessor's
+            config and the teacher recorders; before training,
+            ``TeacherCacheHook`` checks the dataset and the pipeline. Any
+            difference is an error naming the field and the command that
+            rebuilds the cache. Only for a frozen teacher. Defaults to None
+            (the teacher runs at every step).
         skip_checks (Sequence[str]): Names of the config checks of
             :mod:`projkd_mm.validation` not to run (``CHECKS``), e.g.
             ``['argument-side-names']`` for a loss whose argument names do
@@ -132,11 +147,15 @@ class CheckedSingleTeacherDistill(SingleTeacherDistill):
                  teacher_memory_format: str = 'contiguous',
                  teacher_compile: bool = False,
                  input_size: Optional[Sequence[int]] = None,
+                 teacher_cache: Optional[str] = None,
                  skip_checks: Sequence[str] = (),
                  **kwargs) -> None:
         if nonfinite not in ('raise', 'skip'):
             raise ValueError("CheckedSingleTeacherDistill: nonfinite must be "
                              f"'raise' or 'skip', got {nonfinite!r}.")
+        check_algorithm_options(
+            dict(kwargs, allow_random_teacher=allow_random_teacher),
+            skip_checks, input_size)
         if not teacher_ckpt and not allow_random_teacher:
             raise ValueError(
                 'No teacher checkpoint: model.teacher_ckpt is not set, so the '
@@ -166,7 +185,6 @@ class CheckedSingleTeacherDistill(SingleTeacherDistill):
         self.teacher_dtype = teacher_dtype
         self.teacher_memory_format = teacher_memory_format
         self.teacher_compile = teacher_compile
-        self._compiled_teacher_forward = None
         if teacher_ckpt:
             load_weights_strict(
                 self.teacher, teacher_ckpt,
@@ -177,6 +195,15 @@ class CheckedSingleTeacherDistill(SingleTeacherDistill):
             # Strides only: load_state_dict copies into these tensors and
             # .to(device) preserves their format.
             self.teacher.to(memory_format=torch.channels_last)
+        #: The teacher's forward (also what the width dry run records).
+        self.online_teacher = OnlineTeacher(
+            self.teacher, self.distiller, teacher_dtype,
+            teacher_memory_format, teacher_compile, self.teacher_trainable)
+        #: Where training takes the teacher's outputs from.
+        self.teacher_outputs = self.online_teacher
+        if teacher_cache is not None:
+            self.teacher_outputs = self._open_cache(
+                teacher_cache, teacher_ckpt, kwargs)
         #: Shape of one input (without batch) for the width dry run.
         self.input_size = input_size
         infer_widths(self, input_size)
@@ -188,52 +215,58 @@ class CheckedSingleTeacherDistill(SingleTeacherDistill):
 
     set_module_inplace_false = set_module_inplace_false
 
-    def __getstate__(self) -> dict:
-        # A compiled function does not deep-copy (e.g. for EMA): the copy
-        # compiles its own at its first teacher forward.
-        state = super().__getstate__()
-        state['_compiled_teacher_forward'] = None
-        return state
+    def _open_cache(self, directory: str, teacher_ckpt: Optional[str],
+                    kwargs: Dict) -> CachedTeacher:
+        """The cache at ``directory``, checked against what this model
+        knows of its teacher (the data are checked by TeacherCacheHook)."""
+        if self.teacher_trainable:
+            raise TeacherCacheError(
+                'model.teacher_cache is set, but the teacher is trainable '
+                '(model.teacher_trainable=True): a cache holds a frozen '
+                "teacher's outputs. Drop one of the two.")
+        if not teacher_ckpt or '://' in str(teacher_ckpt):
+            raise TeacherCacheError(
+                'model.teacher_cache needs model.teacher_ckpt to be a local '
+                f'file (got {teacher_ckpt!r}): the cache is checked against '
+                "the checkpoint's SHA-256.")
+        if self.distiller.deliveries.deliveries:
+            raise TeacherCacheError(
+                'model.teacher_cache is set, but the distiller has '
+                'deliveries, which replay what the teacher computes inside '
+                'its forward: a cache does not run that forward. Train '
+                'without model.teacher_cache.')
+        store = TeacherCacheStore(directory)
+        store.verify_checksums()
+        store.check(self.cache_fingerprint(teacher_ckpt, kwargs),
+                    ('teacher_ckpt_sha256', 'teacher', 'data_preprocessor',
+                     'recorders'))
+        built = store.header.get('teacher_run', {})
+        here = dict(dtype=self.teacher_dtype,
+                    memory_format=self.teacher_memory_format)
+        log = MMLogger.get_current_instance()
+        if built != here:
+            log.warning(
+                f'Teacher cache {directory!r} was computed with the teacher '
+                f'in {built}, this run would compute it in {here}: the '
+                'cached outputs differ from online ones by that precision.')
+        host = host_info()
+        if store.header.get('host', {}).get('torch') != host['torch']:
+            log.warning(f'Teacher cache {directory!r} was built with torch '
+                        f"{store.header.get('host', {}).get('torch')}, this "
+                        f"run has {host['torch']}.")
+        log.info(f'Teacher outputs in training: cached, {directory} '
+                 f'({store.num_images} images x {store.num_views} views, '
+                 f"{store.header.get('storage_dtype')}).")
+        return CachedTeacher(store, self.distiller)
 
-    def _teacher_forward(self, batch_inputs: torch.Tensor,
-                         data_samples: Optional[List], mode: str) -> Any:
-        """The teacher's forward in its own precision, layout and mode."""
-        if self.teacher_memory_format == 'channels_last' and \
-                isinstance(batch_inputs, torch.Tensor) and \
-                batch_inputs.dim() == 4:
-            batch_inputs = batch_inputs.contiguous(
-                memory_format=torch.channels_last)
-        forward = self.teacher
-        if self.teacher_compile:
-            if self._compiled_teacher_forward is None:
-                self._compiled_teacher_forward = torch.compile(
-                    self.teacher.forward)
-            forward = self._compiled_teacher_forward
-        device = (batch_inputs.device.type
-                  if isinstance(batch_inputs, torch.Tensor) else
-                  next(self.teacher.parameters()).device.type)
-        if self.teacher_dtype == 'fp32':
-            precision = torch.autocast(device_type=device, enabled=False)
-        else:
-            precision = torch.autocast(
-                device_type=device, dtype=TEACHER_DTYPES[self.teacher_dtype])
-        with precision:
-            if self.teacher_trainable:
-                return forward(batch_inputs, data_samples, mode=mode)
-            with torch.no_grad():
-                return forward(batch_inputs, data_samples, mode=mode)
-
-    def _teacher_records_to_fp32(self) -> None:
-        """Cast what the teacher's recorders and deliveries hold to fp32."""
-        for recorder in self.distiller.teacher_recorders.recorders.values():
-            buffer = recorder.data_buffer
-            buffer[:] = [_to_fp32(record) for record in buffer]
-        for delivery in self.distiller.deliveries.deliveries.values():
-            queue = getattr(delivery, 'data_queue', None)
-            if isinstance(queue, deque):
-                records = [_to_fp32(record) for record in queue]
-                queue.clear()
-                queue.extend(records)
+    def cache_fingerprint(self, teacher_ckpt: str, kwargs: Dict) -> Dict:
+        """What of this model a teacher cache depends on: the fields its
+        header must match (the dataset and pipeline are the data's)."""
+        return dict(
+            teacher_ckpt_sha256=file_sha256(osp.expanduser(teacher_ckpt)),
+            teacher=plain(kwargs.get('teacher')),
+            data_preprocessor=plain(kwargs.get('data_preprocessor')),
+            recorders=plain(kwargs['distiller'].get('teacher_recorders')))
 
     def train(self, mode: bool = True) -> 'CheckedSingleTeacherDistill':
         super().train(mode)
@@ -267,33 +300,46 @@ class CheckedSingleTeacherDistill(SingleTeacherDistill):
             return self._handle_nonfinite(losses)
         return losses
 
-    def _losses(self, batch_inputs: torch.Tensor,
-                data_samples: Optional[List]) -> Dict[str, torch.Tensor]:
-        """``SingleTeacherDistill.loss``, with the teacher's forward run by
-        :meth:`_teacher_forward` and its records cast to float32."""
-        losses = dict()
-        # Deliveries record the teacher's data, then replay it to the
-        # student.
-        self.distiller.set_deliveries_override(False)
-        with self.distiller.teacher_recorders, self.distiller.deliveries:
-            teacher_losses = self._teacher_forward(batch_inputs, data_samples,
-                                                   mode='loss')
-        self._teacher_records_to_fp32()
-        if self.teacher_trainable:
-            losses.update(add_prefix(teacher_losses, 'teacher'))
+    def record(self, batch_inputs: torch.Tensor,
+               data_samples: Optional[List], mode: str = 'loss',
+               teacher: Optional[Any] = None) -> tuple:
+        """Record the teacher, then the student, through their recorders.
 
-        self.distiller.set_deliveries_override(True)
-        with self.distiller.student_recorders, self.distiller.deliveries:
-            if self.calculate_student_loss:
-                student_losses = self.student(batch_inputs, data_samples,
-                                              mode='loss')
-                losses.update(add_prefix(student_losses, 'student'))
-            elif self.student_trainable:
-                self.student(batch_inputs, data_samples, mode='loss')
+        The teacher's recorders are filled by ``teacher`` (default
+        :attr:`teacher_outputs`: its forward, or the cache); deliveries
+        record the teacher's data, then replay it to the student.
+
+        Returns:
+            tuple: What the teacher and the student returned (their losses
+            in ``'loss'`` mode; a cached teacher returns ``{}``).
+        """
+        teacher = teacher if teacher is not None else self.teacher_outputs
+        distiller = self.distiller
+        distiller.set_deliveries_override(False)
+        with distiller.teacher_recorders, distiller.deliveries:
+            teacher_out = teacher(batch_inputs, data_samples, mode)
+        distiller.set_deliveries_override(True)
+        with distiller.student_recorders, distiller.deliveries:
+            if self.student_trainable or self.calculate_student_loss:
+                student_out = self.student(batch_inputs, data_samples,
+                                           mode=mode)
             else:
                 with torch.no_grad():
-                    self.student(batch_inputs, data_samples, mode='loss')
+                    student_out = self.student(batch_inputs, data_samples,
+                                               mode=mode)
+        return teacher_out, student_out
 
+    def _losses(self, batch_inputs: torch.Tensor,
+                data_samples: Optional[List]) -> Dict[str, torch.Tensor]:
+        """``SingleTeacherDistill.loss``, with the teacher's records from
+        :attr:`teacher_outputs`."""
+        losses = dict()
+        teacher_losses, student_losses = self.record(batch_inputs,
+                                                     data_samples)
+        if self.teacher_trainable:
+            losses.update(add_prefix(teacher_losses, 'teacher'))
+        if self.calculate_student_loss:
+            losses.update(add_prefix(student_losses, 'student'))
         if not self.distillation_stopped:
             losses.update(add_prefix(self.distiller.compute_distill_losses(),
                                      'distill'))

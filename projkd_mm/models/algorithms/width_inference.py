@@ -20,19 +20,11 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import torch
 from mmengine.logging import MMLogger
 
+from projkd_mm.validation import check_input_size
+
 
 class WidthInferenceError(ValueError):
     """A projector width could not be found or disagrees with the config."""
-
-
-def _check_input_size(input_size) -> Tuple[int, ...]:
-    if not isinstance(input_size, (tuple, list)) or len(input_size) < 1 or \
-            not all(isinstance(v, int) and not isinstance(v, bool) and v > 0
-                    for v in input_size):
-        raise WidthInferenceError(
-            f'model.input_size must be the shape of one input without the '
-            f'batch dimension, e.g. (3, 224, 224), got {input_size!r}.')
-    return tuple(input_size)
 
 
 def _width(feature, where: str) -> int:
@@ -57,15 +49,12 @@ def _dry_run(algorithm, input_size: Tuple[int, ...]) -> None:
     flags = [(m, m.training) for m in algorithm.modules()]
     buffers = [(b, b.detach().clone()) for b in algorithm.buffers()]
     algorithm.eval()
-    distiller = algorithm.distiller
     try:
         with torch.no_grad():
-            distiller.set_deliveries_override(False)
-            with distiller.teacher_recorders, distiller.deliveries:
-                algorithm.teacher(inputs, None, mode='tensor')
-            distiller.set_deliveries_override(True)
-            with distiller.student_recorders, distiller.deliveries:
-                algorithm.student(inputs, None, mode='tensor')
+            # The teacher's forward even when training reads a cache: the
+            # dummy batch is no view of a training image.
+            algorithm.record(inputs, None, mode='tensor',
+                             teacher=algorithm.online_teacher)
     except Exception as e:
         raise WidthInferenceError(
             f'The dry forward pass on a dummy batch of shape '
@@ -80,6 +69,50 @@ def _dry_run(algorithm, input_size: Tuple[int, ...]) -> None:
         with torch.no_grad():
             for buffer, saved in buffers:
                 buffer.copy_(saved)
+
+
+def _check_shared(name: str,
+                  uses: List[Tuple[int, Optional[int], str, str]]) -> None:
+    """One connector has one input and one output width: refuse one that
+    loss mappings apply to features of different widths."""
+    for index, what in ((0, 'applied to'), (1, 'compared with')):
+        widths = {use[index]: use for use in uses if use[index] is not None}
+        if len(widths) < 2:
+            continue
+        sides = {use[2] for use in uses}
+        side = sides.pop() + ' ' if len(sides) == 1 else ''
+        if index == 1:
+            side = {'student ': 'teacher ', 'teacher ': 'student '}.get(
+                side, side)
+        listed = ' and '.join(f'{width} ({use[3]})'
+                              for width, use in widths.items())
+        raise WidthInferenceError(
+            f'Connector {name!r} is {what} {side}features of different '
+            f'widths: {listed}. One connector has one width, so no value '
+            'of it fits every use: give each its own connector (another '
+            'entry in model.distiller.connectors, named in the connector= '
+            'of one of the mappings).')
+
+
+def _common_width(loss: str, name: str, other: str,
+                  ours: Dict) -> int:
+    """The output width two connectors on the two sides of one loss
+    share: the one given to either of them."""
+    outs = {each: ours[each].out_channels for each in (name, other)}
+    given = {width for width in outs.values() if width is not None}
+    if len(given) > 1:
+        raise WidthInferenceError(
+            f'The connectors {name!r} (out_channels={outs[name]}) and '
+            f'{other!r} (out_channels={outs[other]}) map the two sides of '
+            f'loss {loss!r}, whose inputs are compared element by element: '
+            'give both the same out_channels.')
+    if not given:
+        raise WidthInferenceError(
+            f'The connectors {name!r} and {other!r} map the two sides of '
+            f'loss {loss!r}, so no recorded feature fixes their output '
+            'width: give both the same out_channels (model.distiller.'
+            f'connectors.{name}.out_channels and .{other}.out_channels).')
+    return given.pop()
 
 
 def _other_side(mapping: Dict, arg: str) -> Optional[Dict]:
@@ -124,7 +157,7 @@ def infer_widths(algorithm, input_size: Optional[Sequence[int]]) -> None:
         return
     if not ours:
         return
-    input_size = _check_input_size(input_size)
+    input_size = check_input_size(input_size)
     _dry_run(algorithm, input_size)
 
     def record(spec: Dict):
@@ -133,6 +166,9 @@ def infer_widths(algorithm, input_size: Optional[Sequence[int]]) -> None:
             spec.get('record_idx', 0), spec.get('data_idx'))
 
     found: Dict[str, Tuple[Optional[int], Optional[int]]] = {}
+    # connector -> [(width in, width out, side, where)] of each use
+    uses: Dict[str, List[Tuple[int, Optional[int], str, str]]] = {}
+    two_sided: List[Tuple[str, str, str]] = []  # (loss, connector, other)
     for loss_name, mapping in distiller.loss_forward_mappings.items():
         for arg, spec in mapping.items():
             name = spec.get('connector')
@@ -151,7 +187,20 @@ def infer_widths(algorithm, input_size: Optional[Sequence[int]]) -> None:
                     f'{where}: the {other_side} feature it is compared with '
                     f'(recorder '
                     f'{other["recorder"]!r})')
+            elif other is not None and other.get('connector') in ours and \
+                    side == 'student':
+                two_sided.append((loss_name, name, other['connector']))
+            uses.setdefault(name, []).append(
+                (c_in, c_out, side,
+                 f'loss {loss_name!r}, argument {arg!r}, recorder '
+                 f'{spec["recorder"]!r}'))
             found[name] = (c_in, c_out)
+    for name, seen in uses.items():
+        _check_shared(name, seen)
+    for loss_name, name, other in two_sided:
+        common = _common_width(loss_name, name, other, ours)
+        for each in (name, other):
+            found[each] = (found[each][0], common)
 
     log = MMLogger.get_current_instance()
     for name, connector in ours.items():

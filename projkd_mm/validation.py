@@ -11,13 +11,15 @@ back-propagated, a loss fed only by the teacher cannot train the student.
 anything is built, and raises a :class:`ValueError` that names the config
 key, the value it saw and what to write instead;
 :func:`check_teacher_options` does the same for the teacher's precision
-and layout options. ``CheckedSingleTeacherDistill`` runs both.
+and layout options, :func:`check_algorithm_options` for the algorithm's
+flags and ``input_size``. ``CheckedSingleTeacherDistill`` runs all three.
 
 The checks, by name (:data:`CHECKS`); any of them can be switched off with
 ``model.skip_checks=[<name>, ...]``:
 
-- ``'flags'``: ``teacher_trainable``, ``teacher_norm_eval``,
-  ``student_trainable``, ``calculate_student_loss`` are bools.
+- ``'flags'``: the algorithm's boolean options (:data:`FLAGS`) are bools,
+  and so is every argument a distill loss or connector declares as
+  ``bool`` (mmrazor's ``KLDivergence(teacher_detach=...)``, say).
 - ``'model-scopes'``: an inline student/teacher type registered by another
   package has the ``_scope_`` of that package.
 - ``'distiller-type'``: the distiller type is registered.
@@ -62,11 +64,42 @@ CHECKS = ('flags', 'model-scopes', 'distiller-type', 'recorders',
           'connectors', 'losses', 'mappings', 'argument-side-names')
 
 
+#: The algorithm's boolean options, each ``model.<name>``.
+FLAGS = ('allow_random_teacher', 'teacher_trainable', 'teacher_norm_eval',
+         'student_trainable', 'calculate_student_loss', 'module_inplace',
+         'teacher_module_inplace')
+#: The most values ``model.input_size`` may have: the dry run allocates a
+#: batch of two such inputs and every activation of both models.
+MAX_INPUT_VALUES = 1 << 22
+
+
+def _type_name(value: Any) -> str:
+    cls = type(value)
+    if cls.__module__ == 'builtins':
+        return cls.__name__
+    return f'{cls.__module__.split(".")[0]}.{cls.__qualname__}'
+
+
+def check_bool(key: str, value: Any) -> None:
+    """A ValueError unless ``value`` is ``True`` or ``False``."""
+    if isinstance(value, bool):
+        return
+    kind = _type_name(value)
+    if kind in ('numpy.bool', 'numpy.bool_'):  # numpy 2 / numpy 1
+        kind = 'numpy.bool_, not a Python bool'
+    raise ValueError(
+        f'{key} must be True or False, got {value!r} ({kind}). A string '
+        "such as 'False' is truthy and would silently flip the option: "
+        'write the bool.')
+
+
 def check_skip_names(skip: Any) -> Tuple[str, ...]:
     """``model.skip_checks`` as a tuple of known names, or a ValueError."""
-    if isinstance(skip, str) or not isinstance(skip, (list, tuple)):
-        raise ValueError(f'model.skip_checks must be a list of check names, '
-                         f'got {skip!r}. Names: {_quoted(CHECKS)}.')
+    if not isinstance(skip, (list, tuple)):
+        raise ValueError(
+            "model.skip_checks must be a list of check names (e.g. "
+            "['argument-side-names']), or [] for none, got "
+            f'{skip!r} ({_type_name(skip)}). Names: {_quoted(CHECKS)}.')
     for name in skip:
         if name not in CHECKS:
             raise ValueError(
@@ -295,15 +328,7 @@ def check_distill_config(cfg: Mapping, skip: Iterable[str] = ()) -> None:
         ValueError: The first problem found, naming the config key, the
             value seen and the fix.
     """
-    skip = check_skip_names(list(skip))
-    for flag in ('teacher_trainable', 'teacher_norm_eval',
-                 'student_trainable', 'calculate_student_loss'):
-        value = cfg.get(flag, False)
-        if 'flags' not in skip and not isinstance(value, bool):
-            raise ValueError(
-                f'model.{flag} must be True or False, got {value!r} '
-                f'({type(value).__name__}). A string such as \'False\' is '
-                'truthy and would silently flip the method: write the bool.')
+    skip = check_skip_names(skip)
     models = {'student': cfg.get('architecture'),
               'teacher': cfg.get('teacher')}
     for key, model in (('model.architecture', models['student']),
@@ -337,11 +362,20 @@ def check_distill_config(cfg: Mapping, skip: Iterable[str] = ()) -> None:
         parts = connector if isinstance(connector, list) else [connector]
         for part in parts:
             part = part if isinstance(part, Mapping) else {}
-            _resolve(MODELS, part.get('type'),
-                     f'{DISTILLER}.connectors.{name}.type', 'connector')
+            cls = _resolve(MODELS, part.get('type'),
+                           f'{DISTILLER}.connectors.{name}.type', 'connector')
+            if 'flags' not in skip:
+                _check_bool_args(f'{DISTILLER}.connectors.{name}', cls, part)
 
     losses = distiller.get('distill_losses') or {}
     mappings = distiller.get('loss_forward_mappings') or {}
+    if 'flags' not in skip:
+        for name, loss in losses.items():
+            loss_cls = (MODELS.get(loss.get('type')) if isinstance(
+                loss, Mapping) and isinstance(loss.get('type'), str) else None)
+            if inspect.isclass(loss_cls):
+                _check_bool_args(f'{DISTILLER}.distill_losses.{name}',
+                                 loss_cls, loss)
     if 'losses' not in skip:
         _check_losses(losses, mappings)
     if 'mappings' in skip:
@@ -354,6 +388,57 @@ def check_distill_config(cfg: Mapping, skip: Iterable[str] = ()) -> None:
             continue  # an unknown loss type: the 'losses' check's finding
         _check_mapping(name, mapping, loss_cls, recorders, connectors,
                        models, 'argument-side-names' not in skip)
+
+
+def _check_bool_args(key: str, cls: type, cfg: Mapping) -> None:
+    """Every argument ``cls`` declares as ``bool`` (by annotation or
+    default) that ``cfg`` gives is a bool."""
+    for name, param in inspect.signature(cls.__init__).parameters.items():
+        if name in cfg and (param.annotation in (bool, 'bool')
+                            or isinstance(param.default, bool)):
+            check_bool(f'{key}.{name}', cfg[name])
+
+
+def check_algorithm_options(cfg: Mapping, skip: Any = (),
+                            input_size: Any = None) -> None:
+    """Check the algorithm's flags and ``input_size`` before building.
+
+    Args:
+        cfg (Mapping): The algorithm's keyword arguments; those of
+            :data:`FLAGS` it holds are checked (check ``'flags'``).
+        skip (Sequence[str]): ``model.skip_checks``.
+        input_size: ``model.input_size``.
+
+    Raises:
+        ValueError: Naming the key, the value seen and the fix.
+    """
+    skip = check_skip_names(skip)
+    if 'flags' not in skip:
+        for flag in FLAGS:
+            if flag in cfg:
+                check_bool(f'model.{flag}', cfg[flag])
+    if input_size is not None:
+        check_input_size(input_size)
+
+
+def check_input_size(input_size: Any) -> Tuple[int, ...]:
+    """``model.input_size`` as a tuple ``(C, H, W)`` of bounded size."""
+    if not isinstance(input_size, (tuple, list)) or len(input_size) != 3 \
+            or not all(isinstance(v, int) and not isinstance(v, bool)
+                       and v > 0 for v in input_size):
+        raise ValueError(
+            'model.input_size must be the shape of one image, (channels, '
+            f'height, width), three positive ints such as (3, 224, 224), got '
+            f'{input_size!r}. It is what the build-time dry run feeds the '
+            'models, without the batch dimension.')
+    values = input_size[0] * input_size[1] * input_size[2]
+    if values > MAX_INPUT_VALUES:
+        raise ValueError(
+            f'model.input_size={tuple(input_size)} has {values:,} values, '
+            f'more than the {MAX_INPUT_VALUES:,} the build-time dry run '
+            'allows (it runs both models on a batch of two such inputs). '
+            'Give the size of one training image (e.g. (3, 224, 224)).')
+    return tuple(input_size)
 
 
 def _check_losses(losses: Mapping, mappings: Mapping) -> None:
@@ -407,10 +492,7 @@ def check_teacher_options(teacher_dtype: Any, teacher_memory_format: Any,
             f'model.teacher_memory_format must be one of '
             f'{", ".join(repr(k) for k in TEACHER_MEMORY_FORMATS)}, got '
             f'{teacher_memory_format!r}.')
-    if not isinstance(teacher_compile, bool):
-        raise ValueError(
-            f'model.teacher_compile must be True or False, got '
-            f'{teacher_compile!r} ({type(teacher_compile).__name__}).')
+    check_bool('model.teacher_compile', teacher_compile)
     if teacher_dtype == 'fp16' and not torch.cuda.is_available():
         raise ValueError(
             "model.teacher_dtype='fp16' needs a CUDA GPU, and none is "

@@ -99,3 +99,10 @@ def test_shape_mismatch_names_both_shapes_and_the_config_keys():
 def test_unknown_reduction_is_rejected():
     with pytest.raises(ValueError, match='reduction'):
         FeatureMSELoss(reduction='average')
+
+
+def test_teacher_pool_never_upsamples_a_smaller_teacher_map():
+    loss = FeatureMSELoss(teacher_pool='adaptive_avg')
+    with pytest.raises(ValueError, match=r'teacher map \(2, 8, 4, 4\) is '
+                       r'smaller than the student\'s \(2, 8, 8, 8\)'):
+        loss(torch.randn(2, 8, 8, 8), torch.randn(2, 8, 4, 4))

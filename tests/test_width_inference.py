@@ -183,3 +183,80 @@ def test_a_connector_left_uninferred_says_how_to_infer_it():
     cfg = without_widths(config())
     with pytest.raises(WidthInferenceError, match='model.input_size'):
         build(cfg, input_size=None)
+
+
+def shared(cfg):
+    """The stage config with one connector for both losses."""
+    distiller = cfg.model.distiller
+    distiller.loss_forward_mappings.loss_stage.s_feature.connector = \
+        'projector'
+    distiller.connectors.pop('stage_projector')
+    return cfg
+
+
+@pytest.mark.parametrize('widths', [(None, None), (64, 64)])
+def test_a_connector_shared_by_features_of_two_widths_says_it_cannot_work(
+        widths):
+    cfg = shared(config(STAGE))
+    cfg.model.distiller.connectors.projector.update(
+        in_channels=widths[0], out_channels=widths[1])
+    with pytest.raises(WidthInferenceError) as err:
+        build(cfg)
+    message = str(err.value)
+    assert ("Connector 'projector' is applied to student features of "
+            "different widths: 64 (loss 'loss_pefd'") in message
+    assert "16 (loss 'loss_stage'" in message
+    assert 'give each its own connector' in message
+    assert 'in_channels=' not in message  # no width fits both
+
+
+def two_sided(cfg, student=(None, None), teacher=(None, None)):
+    distiller = cfg.model.distiller
+    distiller.connectors.projector.update(in_channels=student[0],
+                                          out_channels=student[1])
+    distiller.connectors['t_projector'] = dict(
+        type='ProjectorEnsembleConnector', num_projectors=1,
+        in_channels=teacher[0], out_channels=teacher[1])
+    distiller.loss_forward_mappings.loss_pefd.t_feature.connector = \
+        't_projector'
+    return cfg
+
+
+def test_two_sided_connectors_take_their_common_width_from_either():
+    model = build(two_sided(config(), teacher=(None, 32)))
+    connectors = model.distiller.connectors
+    assert (connectors.projector.in_channels,
+            connectors.projector.out_channels) == (64, 32)
+    assert (connectors.t_projector.in_channels,
+            connectors.t_projector.out_channels) == (64, 32)
+
+
+def test_two_sided_connectors_without_a_common_width_name_both():
+    with pytest.raises(WidthInferenceError) as err:
+        build(two_sided(config()))
+    assert ("connectors 'projector' and 't_projector' map the two sides of "
+            "loss 'loss_pefd'") in str(err.value)
+    assert 'the same out_channels' in str(err.value)
+
+
+def test_two_sided_connectors_of_different_widths_name_both():
+    with pytest.raises(WidthInferenceError) as err:
+        build(two_sided(config(), student=(64, 64), teacher=(64, 32)))
+    message = str(err.value)
+    assert ("connectors 'projector' (out_channels=64) and 't_projector' "
+            "(out_channels=32)") in message
+    assert 'leave it out' not in message
+
+
+def test_a_recorder_that_runs_only_in_loss_mode_is_named_in_the_dry_run():
+    cfg = without_widths(config())
+    distiller = cfg.model.distiller
+    distiller.student_recorders.feat = dict(type='ModuleInputs',
+                                            source='head.loss_module')
+    with pytest.raises(Exception) as err:
+        build(cfg)
+    message = str(err.value)
+    assert "source 'head.loss_module'" in message
+    assert 'did not run in this forward pass' in message
+    assert "mode 'tensor'" in message
+    assert 'use 0' not in message

@@ -91,6 +91,16 @@ class CheckedConfigurableDistiller(ConfigurableDistiller):
         where = (f'{type(found).__name__} of source {found.source!r} (fix it '
                  'in model.distiller.loss_forward_mappings)')
         records = found.data_buffer
+        if not records:
+            raise RecordIndexError(
+                f'{where}: the source did not run in this forward pass, so '
+                'it recorded nothing. A module that runs only when the loss '
+                "is computed (mode 'loss'; head.loss_module, say) records "
+                "nothing in mode 'tensor' or 'predict', which the "
+                'build-time dry run of model.input_size uses. Record a '
+                "module every forward runs (e.g. 'neck' or 'head.fc'), or "
+                "give the connectors' widths and leave model.input_size "
+                'out.')
         if not -len(records) <= record_idx < len(records):
             raise RecordIndexError(
                 f'{where}: record_idx={record_idx}, but the source ran '

@@ -51,7 +51,8 @@ class FeatureMSELoss(nn.Module):
         teacher_pool (str, optional): ``'adaptive_avg'`` brings the teacher
             feature to the student's layout by average pooling when they
             differ: a teacher map ``(N, C, H', W')`` to the student map's
-            ``H x W`` (``adaptive_avg_pool2d``) or to a pooled student
+            ``H x W`` (``adaptive_avg_pool2d``; a teacher map smaller than
+            the student's is an error, never upsampled) or to a pooled student
             ``(N, C)``; teacher tokens ``(N, L, C)`` to a pooled ``(N, C)``
             (mean over tokens). ``None``: the two must have the same
             shape. Defaults to None.
@@ -151,8 +152,10 @@ class FeatureMSELoss(nn.Module):
         """What is wrong when the two features do not compare, and the fix."""
         if s.dim() != t.dim() or (s.dim() == 4 and s.shape[1] == t.shape[1]
                                   and s.shape[2:] != t.shape[2:]):
-            poolable = (t.dim() == 4 and s.dim() in (2, 4)) or (
-                t.dim() == 3 and s.dim() == 2)
+            poolable = (t.dim() == 4 and s.dim() == 2) or (
+                t.dim() == 4 and s.dim() == 4
+                and t.shape[2] >= s.shape[2] and t.shape[3] >= s.shape[3]
+            ) or (t.dim() == 3 and s.dim() == 2)
             pool = ('' if self.teacher_pool or not poolable else
                     ", or set the loss's teacher_pool='adaptive_avg' to pool "
                     "the teacher feature to the student's layout")
@@ -184,6 +187,16 @@ class FeatureMSELoss(nn.Module):
         if t.shape == s.shape:
             return t
         if t.dim() == 4 and s.dim() == 4:
+            if t.shape[2] < s.shape[2] or t.shape[3] < s.shape[3]:
+                raise ValueError(
+                    "FeatureMSELoss (teacher_pool='adaptive_avg'): the "
+                    f'teacher map {tuple(t.shape)} is smaller than the '
+                    f"student's {tuple(s.shape)}; pooling only shrinks a "
+                    'map, and would upsample this one (repeating teacher '
+                    'values). Record a student map no larger than the '
+                    "teacher's (a later student stage, or an earlier "
+                    'teacher one: model.distiller.*_recorders.<name>.'
+                    'source).')
             return F.adaptive_avg_pool2d(t, s.shape[2:])
         if t.dim() == 4 and s.dim() == 2:
             return t.mean(dim=(2, 3))

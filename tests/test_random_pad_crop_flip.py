@@ -70,10 +70,56 @@ def test_pad_val_fills_the_border():
     (dict(crop_size=4, padding=(1, 2, 3)), TypeError, 'padding must be'),
     (dict(crop_size=4, padding=-1), ValueError, 'must not be negative'),
     (dict(crop_size=4, flip_prob=1.5), ValueError, r'flip_prob .* \[0, 1\]'),
+    (dict(crop_size=True), TypeError, 'crop_size must be an int or two '
+     'ints, got True'),
+    (dict(crop_size=(28, False)), TypeError, 'crop_size must be an int'),
+    (dict(crop_size=4, padding=True), TypeError, 'padding must be'),
+    (dict(crop_size=4, flip_prob=True), ValueError, 'flip_prob must be a '
+     'number'),
+    (dict(crop_size=4, pad_val='black'), TypeError, "pad_val must be a "
+     "number or one number per channel, got 'black'"),
+    (dict(crop_size=4, pad_val=None), TypeError, 'pad_val must be a number'),
+    (dict(crop_size=4, pad_val=float('nan')), ValueError, 'pad_val must be '
+     'finite'),
 ])
 def test_bad_arguments_are_named(kwargs, error, message):
     with pytest.raises(error, match=message):
         TRANSFORMS.build(dict(type='RandomPadCropFlip', **kwargs))
+
+
+@pytest.mark.parametrize('pad_val', [300, -5, (300, 0, 7)])
+def test_an_out_of_range_pad_val_is_clipped_as_random_crop_clips_it(
+        pad_val):
+    """pad_val=300 on uint8 images raised numpy's OverflowError at the first
+    image; mmpretrain's RandomCrop (cv2) saturates it to 255."""
+    shape = (4, 4, 3) if isinstance(pad_val, tuple) else (4, 4)
+    img = np.random.RandomState(0).randint(0, 256, shape).astype(np.uint8)
+    reference = pipeline(dict(type='RandomCrop', crop_size=6, padding=2,
+                              pad_val=pad_val))
+    fused = pipeline(dict(type='RandomPadCropFlip', crop_size=6, padding=2,
+                          pad_val=pad_val, flip_prob=0.0))
+    np.random.seed(0)
+    want = reference(dict(img=img.copy()))['img']
+    np.random.seed(0)
+    got = fused(dict(img=img.copy()))['img']
+    np.testing.assert_array_equal(got, want)
+
+
+def test_a_one_dimensional_image_is_named():
+    transform = TRANSFORMS.build(dict(type='RandomPadCropFlip',
+                                      crop_size=4))
+    with pytest.raises(ValueError, match=r'takes \(height, width\) or '
+                       r'\(height, width, channels\) images, got an image of '
+                       r'shape \(784,\)'):
+        transform(dict(img=np.zeros(784, np.uint8)))
+
+
+def test_per_channel_pad_vals_must_match_the_channels():
+    transform = TRANSFORMS.build(dict(type='RandomPadCropFlip', crop_size=6,
+                                      padding=1, pad_val=(1, 2, 3)))
+    with pytest.raises(ValueError, match=r'pad_val=\(1, 2, 3\) gives 3 '
+                       r'values, the image \(4, 4\) has 1 channel'):
+        transform(dict(img=np.zeros((4, 4), np.uint8)))
 
 
 @pytest.mark.parametrize('shape, crop_size, padding', [

@@ -8,11 +8,16 @@ from mmcv.transforms import BaseTransform
 from mmpretrain.registry import TRANSFORMS
 
 
+def _is_int(value) -> bool:
+    """An integer that is not a bool (True would read as a size of 1)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
 def _pair(value, name: str) -> Tuple[int, int]:
-    if isinstance(value, numbers.Integral):
+    if _is_int(value):
         return int(value), int(value)
     if (isinstance(value, Sequence) and len(value) == 2
-            and all(isinstance(v, numbers.Integral) for v in value)):
+            and all(_is_int(v) for v in value)):
         return int(value[0]), int(value[1])
     raise TypeError(f'RandomPadCropFlip: {name} must be an int or two ints, '
                     f'got {value!r}.')
@@ -20,10 +25,10 @@ def _pair(value, name: str) -> Tuple[int, int]:
 
 def _padding(value) -> Tuple[int, int, int, int]:
     """(left, top, right, bottom), read as ``mmcv.impad`` reads it."""
-    if isinstance(value, numbers.Integral):
+    if _is_int(value):
         sides = (int(value), ) * 4
     elif (isinstance(value, Sequence) and len(value) in (2, 4)
-          and all(isinstance(v, numbers.Integral) for v in value)):
+          and all(_is_int(v) for v in value)):
         sides = tuple(int(v) for v in value)
         if len(sides) == 2:
             sides = sides * 2
@@ -35,6 +40,20 @@ def _padding(value) -> Tuple[int, int, int, int]:
         raise ValueError(
             f'RandomPadCropFlip: padding must not be negative, got {value!r}.')
     return sides
+
+
+def _pad_values(value) -> Tuple[float, ...]:
+    """``pad_val`` as a tuple of one value, or one per channel."""
+    values = tuple(value) if isinstance(value, Sequence) and \
+        not isinstance(value, str) else (value, )
+    if not values or not all(isinstance(v, numbers.Real)
+                             and not isinstance(v, bool) for v in values):
+        raise TypeError('RandomPadCropFlip: pad_val must be a number or one '
+                        f'number per channel, got {value!r}.')
+    if not all(np.isfinite(v) for v in values):
+        raise ValueError(f'RandomPadCropFlip: pad_val must be finite, got '
+                         f'{value!r}.')
+    return values
 
 
 @TRANSFORMS.register_module()
@@ -79,7 +98,8 @@ class RandomPadCropFlip(BaseTransform):
             for every side, ``(left/right, top/bottom)`` or ``(left, top,
             right, bottom)``, as ``RandomCrop`` reads it. Defaults to 0.
         pad_val (Number | Sequence[Number]): Value of the padded pixels
-            (one per channel, or one for all). Defaults to 0.
+            (one per channel, or one for all), clipped to the range of an
+            integer image as ``RandomCrop`` (cv2) clips it. Defaults to 0.
         flip_prob (float): Probability of the horizontal flip, in [0, 1].
             Defaults to 0.5.
     """
@@ -95,7 +115,10 @@ class RandomPadCropFlip(BaseTransform):
                              f'got {crop_size!r}.')
         self.padding = _padding(padding)
         self.pad_val = pad_val
-        if not (isinstance(flip_prob, numbers.Real) and 0 <= flip_prob <= 1):
+        self._pad_values = _pad_values(pad_val)
+        self._fills = {}
+        if not (isinstance(flip_prob, numbers.Real)
+                and not isinstance(flip_prob, bool) and 0 <= flip_prob <= 1):
             raise ValueError('RandomPadCropFlip: flip_prob must be a number '
                              f'in [0, 1], got {flip_prob!r}.')
         self.flip_prob = float(flip_prob)
@@ -167,7 +190,7 @@ class RandomPadCropFlip(BaseTransform):
         out_w = min(left + width + right, self.crop_size[1])
         out = np.empty(images.shape[:1] + (out_h, out_w) + images.shape[3:],
                        dtype=images.dtype)
-        out[...] = self.pad_val
+        out[...] = self._fill(images)
         # The crop window in source coordinates, clipped to the source.
         src_top, src_left = off_h - top, off_w - left
         y0, x0 = max(src_top, 0), max(src_left, 0)
@@ -180,8 +203,35 @@ class RandomPadCropFlip(BaseTransform):
             out = np.ascontiguousarray(out[:, :, ::-1])
         return out
 
+    def _fill(self, images: np.ndarray) -> np.ndarray:
+        """``pad_val`` for these images: one value per channel, clipped to
+        the range of an integer dtype as cv2 (``RandomCrop``) clips it."""
+        channels = images.shape[3] if images.ndim == 4 else 1
+        key = (images.dtype, channels)
+        if key in self._fills:  # one per dtype: the per-image cost stays low
+            return self._fills[key]
+        if len(self._pad_values) not in (1, channels):
+            raise ValueError(
+                f'RandomPadCropFlip: pad_val={self.pad_val!r} gives '
+                f'{len(self._pad_values)} values, the image '
+                f'{images.shape[1:]} has {channels} channel'
+                f'{"s" * (channels > 1)}: give one value, or one per '
+                'channel.')
+        fill = np.array(self._pad_values)
+        if np.issubdtype(images.dtype, np.integer):
+            info = np.iinfo(images.dtype)
+            fill = np.clip(np.round(fill), info.min, info.max)
+        self._fills[key] = fill.astype(images.dtype)
+        return self._fills[key]
+
     def transform(self, results: dict) -> dict:
         img = results['img']
+        if img.ndim not in (2, 3):
+            raise ValueError(
+                'RandomPadCropFlip takes (height, width) or (height, width, '
+                f'channels) images, got an image of shape {img.shape}. Load '
+                'images as 2-d arrays (a flat row of pixels needs a reshape '
+                'before the transform).')
         left, top, right, bottom = self.padding
         height, width = img.shape[:2]
         off_h, off_w, _, _ = self._offsets(top + height + bottom,

@@ -25,6 +25,13 @@ memory maps) of ``--rows`` images x the pair's views (50 for padding 2,
 Targets: ``cached_over_floor <= 1.10`` for both pairs (for the CIFAR pair
 that is ``cached_over_limit <= 0.45``).
 
+Also printed, per pair: the teacher's forwards per second as
+``tools/cache_teacher.py`` runs them (batch 512 in full mode), and from it
+the projected size and build time of a whole cache of the pair's dataset
+(Fashion-MNIST 60,000 x 50 views; CIFAR-100 50,000 x 162) and the
+break-even: after how many distillation epochs the cache has paid for
+itself (build time / time an epoch saves).
+
     python benchmarks/teacher_cache.py --quick    # < 1 minute on 2 cores
     python benchmarks/teacher_cache.py            # the figures of docs/
 """
@@ -53,7 +60,37 @@ SIZES = {
     'quick': dict(fmnist_study=(128, 1, 8, 50), r32x4_r8x4=(16, 1, 8, 162)),
     'full': dict(fmnist_study=(128, 3, 25, 50), r32x4_r8x4=(64, 3, 25, 162)),
 }
+# Training images of each pair's dataset, for the projected cost of a
+# whole cache (Fashion-MNIST 60,000; CIFAR-100 50,000).
+DATASET_IMAGES = dict(fmnist_study=60000, r32x4_r8x4=50000)
+# Images per teacher forward when the cache is built (the tool's default).
+BUILD_BATCH = {'quick': 64, 'full': 512}
 TARGET_OVER_FLOOR = 1.10
+
+
+def build_throughput(work: Workload, batch: int, rounds: int) -> float:
+    """Teacher forwards per second as tools/cache_teacher.py runs them:
+    the config's teacher (its precision and layout) on ``batch`` images,
+    preprocessing and recorders included."""
+    import time
+
+    import torch
+
+    from projkd_tools.teacher_cache import views_to_inputs
+    algorithm = work.algorithm
+    size = work.data['inputs'][0].shape
+    images = np.random.default_rng(0).integers(
+        0, 256, (batch, size[1], size[2], size[0]), dtype=np.uint8)
+    manager = algorithm.distiller.teacher_recorders
+    times = []
+    for _ in range(rounds + 1):
+        start = time.perf_counter()
+        with torch.no_grad(), manager:
+            data = algorithm.data_preprocessor(
+                dict(inputs=views_to_inputs(images)), training=False)
+            algorithm.online_teacher(data['inputs'], None, 'tensor')
+        times.append(time.perf_counter() - start)
+    return batch / median(times[1:])
 
 
 def attach_cache(work: Workload, directory: str, rows: int,
@@ -63,7 +100,7 @@ def attach_cache(work: Workload, directory: str, rows: int,
     from projkd_mm.models.algorithms.teacher_outputs import CachedTeacher
     from projkd_mm.teacher_cache import TeacherCacheStore
     from projkd_mm.teacher_cache.store import write_header
-    from projkd_tools.teacher_cache import StoreWriter, _structure
+    from projkd_tools.teacher_cache import StoreWriter, record_structure
     algorithm = work.algorithm
     data = algorithm.data_preprocessor(work.data, training=False)
     manager = algorithm.distiller.teacher_recorders
@@ -71,7 +108,7 @@ def attach_cache(work: Workload, directory: str, rows: int,
         algorithm.online_teacher(data['inputs'], None, 'tensor')
     recorded = {name: list(r.data_buffer)
                 for name, r in manager.recorders.items()}
-    records = {name: _structure(b, name) for name, b in recorded.items()}
+    records = {name: record_structure(b, name) for name, b in recorded.items()}
     writer = StoreWriter(directory, records, rows, views, np.float16)
     writer.open()
     for first in range(0, rows, work.batch):
@@ -145,6 +182,13 @@ def main() -> None:
                      floor=online.floor_step,
                      student_only=online.student_only_step),
                 warmup, steps, args.device)
+            forwards_per_s = build_throughput(online, BUILD_BATCH[mode],
+                                              3 if mode == 'full' else 1)
+        images = DATASET_IMAGES[pair]
+        build_s = images * views / forwards_per_s
+        steps_per_epoch = images / batch
+        saved_per_epoch = steps_per_epoch * (median(times['online']) -
+                                             median(times['cached']))
         over_floor = median_ratio(times, 'cached', 'floor')
         verdicts.append(over_floor <= TARGET_OVER_FLOOR)
         emit(**{
@@ -169,6 +213,12 @@ def main() -> None:
                                                      'limit'),
             f'{pair}.cached_over_student_only': median_ratio(
                 times, 'cached', 'student_only'),
+            f'{pair}.build_forwards_per_s': forwards_per_s,
+            f'{pair}.projected_cache_gb': (cached.cache_bytes / rows *
+                                           images / 1e9),
+            f'{pair}.projected_build_min': build_s / 60,
+            f'{pair}.epoch_saving_min': saved_per_epoch / 60,
+            f'{pair}.break_even_epochs': build_s / saved_per_epoch,
         })
     emit_verdict(all(verdicts), target_cached_over_floor=TARGET_OVER_FLOOR)
 

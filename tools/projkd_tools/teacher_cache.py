@@ -40,7 +40,7 @@ BUILD = 'build.json'
 STORAGE_DTYPES = {'fp16': np.float16, 'fp32': np.float32}
 
 
-def _structure(buffer: List, name: str) -> List[Dict]:
+def record_structure(buffer: List, name: str) -> List[Dict]:
     """How each record of a recorder is made of batch-first tensors."""
     kinds = []
     for record in buffer:
@@ -68,7 +68,7 @@ def _leaves(record) -> List[torch.Tensor]:
     return [record] if isinstance(record, torch.Tensor) else list(record)
 
 
-def _to_tensor(images: np.ndarray) -> List[torch.Tensor]:
+def views_to_inputs(images: np.ndarray) -> List[torch.Tensor]:
     """A batch of HxW or HxWxC images as PackInputs makes each: CxHxW."""
     if images.ndim == 3:
         images = images[:, None]
@@ -131,7 +131,8 @@ class StoreWriter:
 
     Args:
         out (str): The cache directory.
-        records (dict): Per teacher recorder, what :func:`_structure` found.
+        records (dict): Per teacher recorder, what
+            :func:`record_structure` found.
         num_images (int): Rows of every array.
         num_views (int): Columns (views) of every array.
         dtype (np.dtype): Storage dtype.
@@ -233,8 +234,8 @@ def build_cache(cfg, out: str, batch_size: int = 512,
     fingerprint = dict(teacher.fingerprint, dataset=dataset,
                        pipeline=views)
 
-    probe = teacher(_to_tensor(augmentation.render_views(images[:2], 0)))
-    records = {name: _structure(buffer, name)
+    probe = teacher(views_to_inputs(augmentation.render_views(images[:2], 0)))
+    records = {name: record_structure(buffer, name)
                for name, buffer in probe.items()}
     writer = StoreWriter(out, records, num_images, num_views,
                          STORAGE_DTYPES[storage])
@@ -285,7 +286,7 @@ def build_cache(cfg, out: str, batch_size: int = 512,
     for first in range(done, num_images, batch_size):
         block = images[first:first + batch_size]
         for view in range(num_views):
-            writer.write(first, view, teacher(_to_tensor(
+            writer.write(first, view, teacher(views_to_inputs(
                 augmentation.render_views(block, view))),
                 f' on images {first}..{first + len(block) - 1}, view {view}')
         writer.flush()

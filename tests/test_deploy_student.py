@@ -102,6 +102,24 @@ def test_a_checkpoint_without_a_student_is_refused(tmp_path, student):
     assert os.listdir(tmp_path) == ['teacher_only.pth']
 
 
+def test_a_distillation_checkpoint_or_config_asks_for_the_export_first(
+        tmp_path, student):
+    from conftest import PEFD_FMNIST
+
+    from projkd_mm.utils.checkpoint import load_checkpoint_file
+    state = load_checkpoint_file(student)['state_dict']
+    distill = str(tmp_path / 'distill.pth')
+    torch.save({'state_dict': {
+        **{f'architecture.{k}': v for k, v in state.items()},
+        **{f'teacher.{k}': v for k, v in state.items()}}}, distill)
+    with pytest.raises(DeployError, match='is a distillation checkpoint.*'
+                       'export its student first'):
+        deploy(distill, STUDENT_CFG, str(tmp_path / 's.onnx'))
+    with pytest.raises(DeployError, match='is a distillation config'):
+        deploy(student, PEFD_FMNIST, str(tmp_path / 's.onnx'))
+    assert os.listdir(tmp_path) == ['distill.pth']
+
+
 def test_a_config_that_does_not_match_the_weights_is_refused(tmp_path,
                                                              student):
     with pytest.raises(DeployError, match=r'(?s)does not match the model.*'

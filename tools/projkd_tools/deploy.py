@@ -85,7 +85,7 @@ def load_classifier(checkpoint: str, config: str):
     )
     from projkd_mm.utils.export import build_classifier
     cfg = Config.fromfile(config)
-    if 'architecture' in cfg.model:
+    if 'architecture' in cfg.get('model', {}):
         raise DeployError(
             f'{config} is a distillation config; deployment takes the '
             'student alone: python tools/export_student.py CKPT student.pth '
@@ -204,13 +204,8 @@ def compare(onnx_path: str, model, images, batch_size: int = 500) -> Dict:
     onnxruntime = require_deploy_extra()
     session = onnxruntime.InferenceSession(
         onnx_path, providers=['CPUExecutionProvider'])
-    max_diff, agree = 0.0, 0
-    # A batch of one first: the file takes any batch size, not only the
-    # batch it was traced with.
-    for start, stop in [(0, 1)] + [(i, i + batch_size)
-                                   for i in range(0, len(images),
-                                                  batch_size)]:
-        x = images[start:stop].float()
+
+    def logits(x):
         with torch.no_grad():
             expected = model(x)
         got = torch.from_numpy(session.run(
@@ -219,9 +214,16 @@ def compare(onnx_path: str, model, images, batch_size: int = 500) -> Dict:
             raise DeployError(
                 f'onnxruntime returned logits of shape {tuple(got.shape)} '
                 f'for a batch of {len(x)}, PyTorch {tuple(expected.shape)}.')
+        return got, expected
+
+    # A batch of one first: the file takes any batch size, not only the
+    # batch it was traced with.
+    got, expected = logits(images[:1].float())
+    max_diff, agree = float((got - expected).abs().max()), 0
+    for start in range(0, len(images), batch_size):
+        got, expected = logits(images[start:start + batch_size].float())
         max_diff = max(max_diff, float((got - expected).abs().max()))
-        if start or stop != 1:
-            agree += int((got.argmax(1) == expected.argmax(1)).sum())
+        agree += int((got.argmax(1) == expected.argmax(1)).sum())
     return dict(max_abs_diff=max_diff, agree=agree, images=len(images),
                 num_classes=int(expected.shape[1]))
 

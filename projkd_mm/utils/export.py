@@ -197,8 +197,10 @@ def exported_model_config(cfg, prefix: Optional[str] = STUDENT_PREFIX,
     else:
         key = SUBMODEL_KEYS.get((prefix or '').rstrip('.') + '.')
         if key is None or not isinstance(model.get(key), dict):
+            kept = (f'the weights under {prefix!r}' if prefix else
+                    'every weight (--prefix none)')
             raise CheckpointError(
-                f'No plain config describes the weights under {prefix!r} of '
+                f'No plain config describes {kept} of '
                 'a distillation model (only the student, '
                 f"{STUDENT_PREFIX!r}, and the teacher, {TEACHER_PREFIX!r}, "
                 'are classifiers of their own): pass --no-config.')

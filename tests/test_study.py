@@ -1,5 +1,6 @@
 """The study tool's presets, paired comparisons and report."""
 import json
+import os
 import os.path as osp
 import statistics
 
@@ -154,7 +155,8 @@ def test_full_preset_end_to_end_writes_claims(tmp_path, digits_root,
     assert '53,090 + 12,480' in table
 
     # --holdout with the teacher above: the split goes on tools/train.py's
-    # command line as two ints, and the report names the split it used.
+    # command line as two ints (of the digits' 1,500 training images, the
+    # first 1,250 and the last 250), and the report names the split.
     held = tmp_path / 'held'
     run_tool('tools/ablation.py', '--preset', 'full', '--data-root',
              digits_root, '--work-dir', str(held), '--seeds', '10',
@@ -167,4 +169,115 @@ def test_full_preset_end_to_end_writes_claims(tmp_path, digits_root,
     assert 'not the test set the goal is defined on' in table
     assert ' --holdout' in table
     config = open(next(held.glob('ens1/seed10/*.py'))).read()
-    assert 'indices=50000' in config and 'indices=-10000' in config
+    assert 'indices=1250' in config and 'indices=-250' in config
+
+
+def _indices(indices, images):
+    """The image numbers mmengine's ``indices`` selects of ``images``."""
+    class Images(BaseDataset):
+        def load_data_list(self):
+            return [dict(image=i) for i in range(images)]
+
+    dataset = Images(indices=indices, serialize_data=False)
+    return {dataset.get_data_info(i)['image'] for i in range(len(dataset))}
+
+
+@pytest.mark.parametrize('argv, images', [
+    (['--holdout'], 60000),
+    (['--holdout', '--train-size', '50000'], 60000),
+    (['--holdout', '--full'], 60000),
+    (['--preset', 'full', '--holdout'], 60000),
+    (['--holdout', '--train-size', '1000'], 1500),  # the tests' digits
+    (['--preset', 'full', '--holdout'], 1500),
+])
+def test_holdout_never_trains_on_a_held_out_image(argv, images):
+    args = args_of(*argv)
+    options = study.run_options(args, '/data', 0, images=images)
+    train = _indices(options['train_dataloader.dataset.indices'], images)
+    held = _indices(options['val_dataloader.dataset.indices'], images)
+    assert not train & held
+    assert held == set(range(images - images // 6, images))
+    assert len(train) == study.train_size(args, images)
+
+
+@pytest.mark.parametrize('argv, message', [
+    (['--holdout', '--train-size', '60000'], '--train-size 60000: with '
+     '--holdout at most 50000'),
+    (['--train-size', '60001'], '--train-size 60001: at most 60000'),
+    (['--train-size', '-5'], '--train-size -5: must be at least 1'),
+    (['--train-size', '0'], '--train-size 0: must be at least 1'),
+    (['--epochs', '0'], '--epochs 0: must be at least 1'),
+    (['--seeds', '1', '-2'], '--seeds -2: a seed is an int from 0 to '
+     '4294967295'),
+])
+def test_sizes_and_seeds_are_checked_against_the_pool(capsys, argv,
+                                                      message):
+    with pytest.raises(SystemExit):
+        args_of(*argv)
+    assert message in capsys.readouterr().err
+
+
+def test_a_train_size_past_the_datas_pool_is_refused(tmp_path, digits_root,
+                                                      capsys):
+    args = args_of('--data-root', digits_root, '--work-dir',
+                   str(tmp_path), '--holdout', '--train-size', '1400')
+    assert study.run_study(args) == 2
+    assert ('--train-size 1400: the training pool of ' + digits_root +
+            ' is 1250 images with --holdout (its last 250 of 1500 are '
+            'held out)') in capsys.readouterr().err
+    assert not (tmp_path / 'results.json').exists()
+
+
+def earlier_study(work, **settings):
+    """A results.json of a quick study at 1 epoch, as run_study writes it."""
+    args = vars(args_of('--work-dir', str(work), '--epochs', '1'))
+    args.update(settings)
+    run = dict(seed=0, final=50.0, best=51.0, seconds=1.0, curve=[50.0],
+               teacher_curve=[], checkpoint='x.pth')
+    results = dict(command='python tools/ablation.py', settings=args,
+                   methods=dict(student=[run]), params={})
+    work.mkdir(exist_ok=True)
+    (work / 'results.json').write_text(json.dumps(results, indent=1))
+    return (work / 'results.json').read_bytes()
+
+
+def test_results_of_other_settings_are_never_dropped(tmp_path, digits_root,
+                                                     teacher_ckpt, capsys):
+    before = earlier_study(tmp_path)
+    args = args_of('--data-root', digits_root, '--work-dir', str(tmp_path),
+                   '--epochs', '2', '--train-size', '64', '--methods',
+                   'student', '--seeds', '0', '--teacher-ckpt', teacher_ckpt)
+    assert study.run_study(args) == 2
+    err = capsys.readouterr().err
+    assert 'holds the runs of other settings: train_size 10000 (now 64), ' \
+        'epochs 1 (now 2).' in err
+    assert 'another --work-dir' in err and '--archive-results' in err
+    assert (tmp_path / 'results.json').read_bytes() == before
+
+
+@pytest.mark.parametrize('damage', ['truncated', 'partial'])
+def test_an_unreadable_results_file_is_named_and_kept(tmp_path, digits_root,
+                                                       capsys, damage):
+    before = earlier_study(tmp_path)
+    data = (before[:len(before) // 2] if damage == 'truncated' else
+            json.dumps({'command': 'x'}).encode())
+    (tmp_path / 'results.json').write_bytes(data)
+    args = args_of('--data-root', digits_root, '--work-dir', str(tmp_path),
+                   '--epochs', '1', '--train-size', '64', '--report-only')
+    assert study.run_study(args) == 2
+    err = capsys.readouterr().err
+    assert f'{tmp_path / "results.json"} cannot be read as a study' in err
+    assert '--archive-results' in err
+    assert (tmp_path / 'results.json').read_bytes() == data
+
+
+def test_archive_results_sets_the_earlier_study_aside(tmp_path):
+    before = earlier_study(tmp_path)
+    (tmp_path / 'teacher.json').write_text('{}')
+    (tmp_path / 'teacher.pth').write_bytes(b'weights')
+    folder = study.archive_study(str(tmp_path))
+    assert osp.dirname(folder) == str(tmp_path / 'archive')
+    assert open(osp.join(folder, 'results.json'), 'rb').read() == before
+    assert sorted(os.listdir(folder)) == ['results.json', 'teacher.json',
+                                          'teacher.pth']
+    assert not (tmp_path / 'results.json').exists()

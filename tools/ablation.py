@@ -26,7 +26,9 @@ the final table. Writes results.json, results.md and accuracy_curves.png to
 the work dir; run it again with the same settings to add missing methods or
 seeds (runs already in results.json are kept; a run that is not in it, one
 interrupted say, is started over from scratch with tools/train.py
---overwrite).
+--overwrite). Other settings in a work dir that holds a study are refused
+(results are never dropped): use another --work-dir, or --archive-results
+to set the earlier study aside.
 """
 import argparse
 import os.path as osp
@@ -38,7 +40,12 @@ if TOOLS not in sys.path:
     sys.path.append(TOOLS)
 # torch, mmengine and projkd_mm are imported after parse_args(), so --help
 # and argument errors answer at once.
-from projkd_tools.study import PRESETS, TRAIN_POOL  # noqa: E402
+from projkd_tools.study import (  # noqa: E402
+    FASHION_MNIST_TRAIN,
+    PRESETS,
+    TRAIN_POOL,
+    train_pool,
+)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -72,8 +79,34 @@ def parse_args(argv=None) -> argparse.Namespace:
                         'already in results.json')
     parser.add_argument('--cfg-options', nargs='+', default=[],
                         help='extra key=value overrides for every student run')
+    parser.add_argument('--archive-results', action='store_true',
+                        help='move the results.json, teacher.json and '
+                        'teacher.pth of an earlier study in the work dir to '
+                        'WORK_DIR/archive/<time>/ and start a new study '
+                        '(without it, a study of other settings there is '
+                        'an error)')
     args = parser.parse_args(argv)
     preset = PRESETS[args.preset]
+    bad_seeds = [s for s in args.seeds or () if not 0 <= s < 2 ** 32]
+    if bad_seeds:
+        parser.error(f'--seeds {bad_seeds[0]}: a seed is an int from 0 to '
+                     f'{2 ** 32 - 1} (numpy\'s range).')
+    if args.epochs is not None and args.epochs < 1:
+        parser.error(f'--epochs {args.epochs}: must be at least 1.')
+    if args.train_size is not None:
+        pool = train_pool(FASHION_MNIST_TRAIN, args.holdout)
+        if args.train_size < 1:
+            parser.error(f'--train-size {args.train_size}: must be at least '
+                         '1 (the first N training images).')
+        if args.train_size > pool:
+            parser.error(
+                f'--train-size {args.train_size}: '
+                + (f'with --holdout at most {pool} (the last '
+                   f'{FASHION_MNIST_TRAIN - pool} of the {FASHION_MNIST_TRAIN}'
+                   ' training images are held out for validation)'
+                   if args.holdout else
+                   f'at most {pool} (the training images of Fashion-MNIST)')
+                + '.')
     if args.preset == 'full':
         given = [f'--{k.replace("_", "-")}' for k in ('train_size', 'epochs')
                  if getattr(args, k) is not None] + (['--full'] if args.full

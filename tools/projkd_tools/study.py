@@ -151,23 +151,60 @@ EQUIVALENCE = 0.3
 # deviations (of the paired differences over the seeds).
 GOAL_PARAMS = 60000
 GOAL_TOP1 = 91.5
-# The first 50,000 training images are for training; the last 10,000 are
-# the held-out validation split of --holdout, never trained on.
-TRAIN_POOL = 50000
+# Fashion-MNIST's training images. With --holdout the last sixth of the
+# training images (its last 10,000) is the held-out validation split, never
+# trained on, and the rest (its first 50,000) the training pool.
+FASHION_MNIST_TRAIN = 60000
 
 
-def train_size(args) -> int:
-    """How many training images the runs of ``args`` train on."""
-    if args.preset == 'full':
-        return TRAIN_POOL if args.holdout else TRAIN_POOL + 10000
-    return TRAIN_POOL if args.full else args.train_size
+def held_out(images: int) -> int:
+    """How many of ``images`` training images --holdout validates on."""
+    return images // 6
 
 
-def run_options(args, data_root: str, seed: int) -> dict:
+def train_pool(images: int, holdout: bool) -> int:
+    """The training images runs may train on: the first ones, before the
+    held-out split with ``holdout``."""
+    return images - held_out(images) if holdout else images
+
+
+TRAIN_POOL = train_pool(FASHION_MNIST_TRAIN, True)
+
+
+def train_size(args, images: int = FASHION_MNIST_TRAIN) -> int:
+    """How many training images the runs of ``args`` train on, of a
+    dataset with ``images`` training images."""
+    pool = train_pool(images, args.holdout)
+    if args.preset == 'full' or args.full:
+        return pool
+    return args.train_size
+
+
+def check_train_size(args, images: int, data_root: str) -> str:
+    """Why ``args`` cannot train on ``data_root``, which holds ``images``
+    training images (an empty string when it can)."""
+    pool = train_pool(images, args.holdout)
+    if args.holdout and held_out(images) < 1:
+        return (f'--holdout: {images} training images leave none to hold '
+                'out (the last sixth is held out).')
+    if args.train_size is not None and args.preset == 'quick' and \
+            not args.full and args.train_size > pool:
+        held = (f' with --holdout (its last {held_out(images)} of {images} '
+                'are held out)' if args.holdout else '')
+        return (f'--train-size {args.train_size}: the training pool of '
+                f'{data_root} is {pool} images{held}. Pass --train-size '
+                f'{pool} or less.')
+    return ''
+
+
+def run_options(args, data_root: str, seed: int,
+                images: int = FASHION_MNIST_TRAIN) -> dict:
     """--cfg-options of one run: data, split, seed and (quick preset) the
-    schedule; the full preset's schedule is its configs'."""
+    schedule; the full preset's schedule is its configs'. ``images``: the
+    training images of the data (the held-out split is their last sixth,
+    disjoint from the first ``train_size`` by :func:`check_train_size`)."""
     from projkd_tools.experiment import loader_options
-    size = train_size(args)
+    size = train_size(args, images)
     full_set = args.preset == 'full' and not args.holdout
     # mmengine's int ``indices``: N > 0 the first N images, -N the last N.
     # Not lists: they go on tools/train.py's command line, where 50,000
@@ -177,7 +214,7 @@ def run_options(args, data_root: str, seed: int) -> dict:
         options.update({
             'val_dataloader.dataset.split': 'train',
             'val_dataloader.dataset.test_mode': False,
-            'val_dataloader.dataset.indices': -10000,
+            'val_dataloader.dataset.indices': -held_out(images),
         })
     if args.preset == 'quick':
         epochs = args.epochs
@@ -386,6 +423,62 @@ def plot(results: dict, path: str, preset: Preset) -> None:
     plt.close(fig)
 
 
+#: The settings that make two studies' runs comparable: results.json keeps
+#: the runs of one value of each.
+SETTINGS = ('preset', 'train_size', 'epochs', 'full', 'holdout',
+            'cfg_options')
+#: What --archive-results sets aside: the table and the teacher trained
+#: with the earlier settings.
+STUDY_FILES = ('results.json', 'teacher.json', 'teacher.pth')
+
+
+class StudyError(RuntimeError):
+    """A work dir whose earlier study cannot be continued as asked."""
+
+
+def read_results(path: str) -> dict:
+    """The study in ``path``, or a StudyError saying why it cannot be
+    read."""
+    try:
+        with open(path) as f:
+            results = json.load(f)
+        if not (isinstance(results, dict)
+                and isinstance(results.get('settings'), dict)
+                and isinstance(results.get('methods'), dict)):
+            raise ValueError('no "settings" and "methods"')
+    except (OSError, ValueError) as err:
+        raise StudyError(
+            f'{path} cannot be read as a study ({type(err).__name__}: '
+            f'{err}): it is truncated or not a results.json tools/'
+            'ablation.py wrote. Nothing was changed. Restore it, use '
+            'another --work-dir, or pass --archive-results to set it aside '
+            'and start a new study here.') from err
+    # A study from before presets: the quick one.
+    results['settings'].setdefault('preset', 'quick')
+    return results
+
+
+def differing_settings(earlier: dict, now: dict) -> List[str]:
+    """'name earlier (now value)' for each setting that differs."""
+    return [f'{key} {earlier.get(key)!r} (now {now.get(key)!r})'
+            for key in SETTINGS if earlier.get(key) != now.get(key)]
+
+
+def archive_study(work_dir: str) -> str:
+    """Move the study files of ``work_dir`` into
+    ``work_dir/archive/<time>/``; return that folder."""
+    folder = osp.join(work_dir, 'archive', time.strftime('%Y%m%d-%H%M%S'))
+    base, suffix = folder, 1
+    while osp.exists(folder):
+        suffix += 1
+        folder = f'{base}-{suffix}'
+    os.makedirs(folder)
+    for name in STUDY_FILES:
+        if osp.exists(osp.join(work_dir, name)):
+            os.replace(osp.join(work_dir, name), osp.join(folder, name))
+    return folder
+
+
 def _write_json(obj, path: str, **kwargs) -> None:
     from projkd_mm.fileio import atomic_write
     atomic_write(path, json.dumps(obj, **kwargs))
@@ -414,6 +507,7 @@ def run_study(args) -> int:
     """Train what is missing, then write the table, results.json and the
     accuracy curves to ``args.work_dir``."""
     from projkd_mm.datasets import DEBIAN_FASHION_MNIST, prepare_idx_dataset
+    from projkd_mm.datasets.idx_files import check_idx_file
     from projkd_mm.utils.export import export_submodel
     from projkd_tools.experiment import train_config
     preset = PRESETS[args.preset]
@@ -422,24 +516,44 @@ def run_study(args) -> int:
         [args.data_root] if args.data_root else [default,
                                                  DEBIAN_FASHION_MNIST],
         default)
+    images = check_idx_file(
+        osp.join(data_root, 'train-labels-idx1-ubyte'), 2049)
+    refusal = check_train_size(args, images, data_root)
+    if refusal:
+        print(f'error: {refusal}', file=sys.stderr)
+        return 2
     work_dir = osp.abspath(args.work_dir)
     os.makedirs(work_dir, exist_ok=True)
-    results = {'command': regenerate_command(args), 'settings': vars(args),
+    settings = {k: v for k, v in vars(args).items()
+                if k != 'archive_results'}
+    results = {'command': regenerate_command(args), 'settings': settings,
                'data_root': data_root, 'methods': {}, 'params': {}}
     results_file = osp.join(work_dir, 'results.json')
-    same = ('train_size', 'epochs', 'full', 'holdout', 'cfg_options')
-    if osp.isfile(results_file):
+    if osp.isfile(results_file) and getattr(args, 'archive_results', False):
+        print(f'--archive-results: the earlier study of {work_dir} is now '
+              f'in {archive_study(work_dir)}')
+    elif osp.isfile(results_file):
         # An interrupted or partial study with the same settings: keep its
-        # runs and add the missing ones.
-        earlier = json.load(open(results_file))
-        if all(earlier['settings'].get(k) == results['settings'].get(k)
-               for k in same + ('preset', )) or (
-                   args.preset == 'quick' and 'preset' not in
-                   earlier['settings'] and all(
-                       earlier['settings'][k] == results['settings'][k]
-                       for k in same)):
-            results['methods'] = earlier['methods']
-            results['params'] = earlier.get('params', {})
+        # runs and add the missing ones. Runs of other settings are never
+        # dropped from it: that is an error with the ways out.
+        try:
+            earlier = read_results(results_file)
+        except StudyError as err:
+            print(f'error: {err}', file=sys.stderr)
+            return 2
+        differ = differing_settings(earlier['settings'], settings)
+        if differ:
+            print(f'error: {results_file} holds the runs of other settings: '
+                  f'{", ".join(differ)}. Results of other settings are '
+                  'never dropped from it. To keep both studies, pass '
+                  'another --work-dir; to set the earlier one aside and '
+                  'start a new one here, pass --archive-results (it moves '
+                  f'{", ".join(STUDY_FILES)} to {work_dir}/archive/<time>/;'
+                  ' the run folders are trained over). Nothing was '
+                  'changed.', file=sys.stderr)
+            return 2
+        results['methods'] = earlier['methods']
+        results['params'] = earlier.get('params', {})
     start = time.time()
 
     teacher_ckpt = args.teacher_ckpt or osp.join(work_dir, 'teacher.pth')
@@ -470,7 +584,7 @@ def run_study(args) -> int:
         # (or its export did not): it is started over, like the runs below.
         run = train_config(osp.join(CONFIGS, preset.teacher),
                            osp.join(work_dir, 'teacher'),
-                           run_options(args, data_root, 0),
+                           run_options(args, data_root, 0, images),
                            label='[teacher] ', overwrite=True)
         export_submodel(run.last_checkpoint, teacher_ckpt, prefix=None)
         results['teacher'] = dict(final=run.final, best=run.best,
@@ -489,7 +603,7 @@ def run_study(args) -> int:
                    for r in results['methods'].get(name, [])):
                 print(f'[{name} seed {seed}] done earlier, kept')
                 continue
-            options = run_options(args, data_root, seed)
+            options = run_options(args, data_root, seed, images)
             if 'teacher' in results['params'][name] and \
                     results['params'][name]['teacher'] is not None:
                 options['model.teacher_ckpt'] = teacher_ckpt
@@ -534,7 +648,7 @@ def run_study(args) -> int:
             f'0 (for "=": inside +-{EQUIVALENCE} points), not held when it '
             'lies on the other side, inconclusive otherwise.\n\n' + claims +
             '\n\n' + goal)
-    size = train_size(args)
+    size = train_size(args, images)
     done = ', '.join(f'{preset.methods[n][1]}: seeds '
                      f'{[r["seed"] for r in runs]}'
                      for n, runs in results['methods'].items())

@@ -81,8 +81,9 @@ def test_ablation_writes_a_table_over_seeds(tmp_path, digits_root,
 def test_ablation_refuses_a_missing_given_teacher(tmp_path, digits_root,
                                                   run_tool):
     proc = run_tool('tools/ablation.py', '--data-root', digits_root,
-                    '--work-dir', str(tmp_path / 'a'), '--teacher-ckpt',
-                    str(tmp_path / 'none.pth'), check=False)
+                    '--work-dir', str(tmp_path / 'a'), '--train-size', '128',
+                    '--teacher-ckpt', str(tmp_path / 'none.pth'),
+                    check=False)
     assert proc.returncode == 2
     assert 'none.pth does not exist' in proc.stderr
     assert not osp.exists(tmp_path / 'a' / 'teacher')

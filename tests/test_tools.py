@@ -407,3 +407,31 @@ def test_resuming_a_checkpoint_of_another_model_names_what_it_is(
     assert (f"--resume: '{plain}' is a plain classifier checkpoint"
             ) in proc.stderr
     assert f'load_from={plain}' in proc.stderr
+
+
+def test_overwrite_deletes_nothing_when_a_name_holds_no_runner_checkpoint(
+        tmp_path):
+    """'3.pth' has the name '{}.pth' gives, but the user's teacher in it
+    is no checkpoint a Runner wrote: --overwrite deletes nothing and says
+    so (a fresh run would write over it at epoch 3)."""
+    import torch
+
+    from projkd_tools.training import (
+        delete_earlier_checkpoints,
+        earlier_checkpoints,
+    )
+    torch.save(dict(meta=dict(epoch=1), state_dict={}, message_hub={}),
+               tmp_path / '1.pth')
+    torch.save(dict(state_dict={'w': torch.ones(1)}), tmp_path / '3.pth')
+    (tmp_path / '2.pth.tmp').write_bytes(b'an interrupted write')
+    cfg = _config(tmp_path, '{}.pth')
+    earlier = earlier_checkpoints(cfg)
+    with pytest.raises(SystemExit, match=r"3\.pth has the name of this "
+                       r"config's checkpoints \('\{\}\.pth'\) but holds no "
+                       r'Runner state'):
+        delete_earlier_checkpoints(cfg, earlier)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        '1.pth', '2.pth.tmp', '3.pth']
+    (tmp_path / '3.pth').unlink()
+    delete_earlier_checkpoints(cfg, earlier_checkpoints(cfg))
+    assert list(tmp_path.iterdir()) == []

@@ -117,9 +117,38 @@ def refuse_earlier_checkpoints(work_dir: str, earlier: list) -> None:
              'checkpoints and start over. Nothing was written.')
 
 
+def _written_by_a_runner(path: str) -> bool:
+    """Whether ``path`` holds Runner state (``meta`` and ``message_hub``),
+    read from its pickle's bytes (nothing is unpickled). ``.tmp`` files
+    (interrupted writes) and ``last_checkpoint`` count by their name."""
+    import zipfile
+    if path.endswith('.tmp') or osp.basename(path) == 'last_checkpoint':
+        return True
+    try:
+        with zipfile.ZipFile(path) as archive:
+            pickles = [info for info in archive.infolist()
+                       if info.filename.endswith('/data.pkl')
+                       and info.file_size < (64 << 20)]
+            data = b''.join(archive.read(info) for info in pickles)
+    except (OSError, zipfile.BadZipFile):
+        return False
+    return b'message_hub' in data and b'meta' in data
+
+
 def delete_earlier_checkpoints(cfg, earlier: list) -> None:
     """``--overwrite``: delete them, unless the config reads one of them
-    (``load_from``, ``model.teacher_ckpt``, ...): then SystemExit."""
+    (``load_from``, ``model.teacher_ckpt``, ...) or one holds no Runner
+    state (a file of the user's under a checkpoint's name): then
+    SystemExit, nothing deleted."""
+    foreign = [p for p in earlier if not _written_by_a_runner(p)]
+    if foreign:
+        template = _checkpoint_template(cfg) or 'epoch_{}.pth'
+        sys.exit(f'error: --overwrite: {foreign[0]} has the name of this '
+                 f"config's checkpoints ({template!r}) but holds no Runner "
+                 'state, so no run of it wrote the file; it is not deleted, '
+                 'and a new run would write over it. Move it out of the '
+                 f'work dir {cfg.work_dir}, or pass another --work-dir. '
+                 'Nothing was deleted.')
     doomed = {osp.realpath(p): p for p in earlier}
     used = [(key, value) for key, value in _strings(cfg.to_dict())
             if osp.realpath(value) in doomed]

@@ -391,3 +391,22 @@ def test_two_gloo_processes_train_from_the_cache(cache, small_root,
     assert f'built for these {N_TRAIN} training images and their 50 views' \
         in log
     assert osp.isfile(tmp_path / 'work' / 'epoch_1.pth')
+
+
+def test_a_run_may_use_part_of_a_cache_but_not_a_recorder_it_lacks(
+        small_root, teacher_ckpt, tmp_path):
+    from projkd_mm.utils.build import build_model
+    both = config(small_root, teacher_ckpt)
+    both.model.distiller.teacher_recorders.logits = dict(
+        type='ModuleOutputs', source='head.fc')
+    build(both, tmp_path / 'both')
+    store = TeacherCacheStore(str(tmp_path / 'both'))
+    assert sorted(store.header['records']) == ['feat', 'logits']
+    # The PEFD run (feature only) reads its part of the larger cache.
+    build_model(config(small_root, teacher_ckpt, **{
+        'model.teacher_cache': str(tmp_path / 'both')}))
+    # A cache of the feature alone cannot serve a run that needs logits.
+    build(config(small_root, teacher_ckpt), tmp_path / 'feat')
+    with pytest.raises(TeacherCacheError,
+                       match="holds no teacher recorder 'logits'"):
+        build_model(both, teacher_cache=str(tmp_path / 'feat'))

@@ -206,6 +206,22 @@ class TeacherCacheStore:
                 'Build it again for this config: ' + self.rebuild_command() +
                 ' (or train without model.teacher_cache).')
 
+    def check_recorders(self, recorders: Dict) -> None:
+        """Raise unless the cache holds every one of these teacher
+        recorders, recorded from the same source (a cache may hold more:
+        one cache serves a study's PEFD, KD and SRD rows)."""
+        stored = self.fingerprint.get('recorders') or {}
+        differ = [name for name, spec in (recorders or {}).items()
+                  if stored.get(name) != spec]
+        if differ:
+            raise TeacherCacheError(
+                f'The teacher cache {self.directory!r} holds no teacher '
+                f'recorder {", ".join(map(repr, differ))} as this run\'s '
+                f'config defines it (the cache holds '
+                f'{", ".join(map(repr, stored)) or "none"}). Build it '
+                'again from a config whose teacher recorders include these: '
+                + self.rebuild_command())
+
     def arrays(self) -> Dict[str, np.ndarray]:
         if self._arrays is None:
             self._arrays = {
@@ -216,10 +232,12 @@ class TeacherCacheStore:
         return self._arrays
 
     def records(self, rows: np.ndarray, views: np.ndarray,
-                device: torch.device) -> Dict[str, List]:
-        """What each teacher recorder recorded for these (image, view)
-        pairs, rebuilt as the recorder held it (a tensor, or a tuple/list
-        of tensors), in float32 on ``device``."""
+                device: torch.device,
+                names: Optional[Sequence[str]] = None) -> Dict[str, List]:
+        """What each teacher recorder (of ``names``, default all)
+        recorded for these (image, view) pairs, rebuilt as the recorder
+        held it (a tensor, or a tuple/list of tensors), in float32 on
+        ``device``."""
         if rows.size and (rows.min() < 0 or rows.max() >= self.num_images):
             raise TeacherCacheError(
                 f'Image index {int(rows.max())} is not in the teacher cache '
@@ -235,6 +253,8 @@ class TeacherCacheStore:
         arrays = self.arrays()
         out: Dict[str, List] = {}
         for name, spec in self.header['records'].items():
+            if names is not None and name not in names:
+                continue
             records = []
             for record_idx, kind in enumerate(spec):
                 def leaf(i):

@@ -168,9 +168,10 @@ class CachedTeacher:
     def __call__(self, batch_inputs: torch.Tensor,
                  data_samples: Optional[List], mode: str) -> Dict:
         rows, views = self._keys(data_samples)
-        records = self.store.records(rows, views, batch_inputs.device)
-        for name, recorder in self.distiller.teacher_recorders.recorders.items(
-        ):
+        recorders = self.distiller.teacher_recorders.recorders
+        records = self.store.records(rows, views, batch_inputs.device,
+                                     names=list(recorders))
+        for name, recorder in recorders.items():
             recorder.reset_data_buffer()
             recorder.data_buffer.extend(records[name])
         return {}

@@ -16,27 +16,27 @@ def args_of(*argv):
     return ablation.parse_args(list(argv))
 
 
-def test_full_preset_defaults_and_refusals(capsys):
-    args = args_of('--preset', 'full')
+def test_short_preset_defaults_and_refusals(capsys):
+    args = args_of('--preset', 'short')
     assert args.seeds == [10, 20, 30]
-    assert args.methods == study.FULL.default_methods
-    assert args.work_dir == 'work_dirs/ablation_full'
+    assert args.methods == study.SHORT.default_methods
+    assert args.work_dir == 'work_dirs/ablation_short'
     for extra in (['--epochs', '3'], ['--train-size', '100'], ['--full']):
         with pytest.raises(SystemExit):
-            args_of('--preset', 'full', *extra)
+            args_of('--preset', 'short', *extra)
         assert 'only for --preset quick' in capsys.readouterr().err
     with pytest.raises(SystemExit):
         args_of('--preset', 'quick', '--methods', 'kd1proj')
     assert 'not in the quick preset' in capsys.readouterr().err
 
 
-def test_full_preset_trains_on_all_images_or_the_non_held_out_ones():
-    options = study.run_options(args_of('--preset', 'full'), '/data', 10)
+def test_short_preset_trains_on_all_images_or_the_non_held_out_ones():
+    options = study.run_options(args_of('--preset', 'short'), '/data', 10)
     assert 'train_dataloader.dataset.indices' not in options
     assert 'train_cfg.max_epochs' not in options  # the configs' schedule
     assert options['randomness.seed'] == 10
-    assert study.train_size(args_of('--preset', 'full')) == 60000
-    held = study.run_options(args_of('--preset', 'full', '--holdout'),
+    assert study.train_size(args_of('--preset', 'short')) == 60000
+    held = study.run_options(args_of('--preset', 'short', '--holdout'),
                              '/data', 10)
     assert held['train_dataloader.dataset.indices'] == 50000
     assert held['val_dataloader.dataset.indices'] == -10000
@@ -56,13 +56,13 @@ def test_full_preset_trains_on_all_images_or_the_non_held_out_ones():
 
 
 def test_regenerate_command_repeats_every_setting():
-    args = args_of('--preset', 'full', '--seeds', '10', '--holdout',
+    args = args_of('--preset', 'short', '--seeds', '10', '--holdout',
                    '--teacher-ckpt', 't.pth', '--methods', 'ens3',
                    '--cfg-options', 'train_cfg.max_epochs=15',
                    'param_scheduler.milestones=[9,12]')
     assert study.regenerate_command(args) == (
-        'python tools/ablation.py --preset full --work-dir '
-        'work_dirs/ablation_full --seeds 10 --teacher-ckpt t.pth --holdout '
+        'python tools/ablation.py --preset short --work-dir '
+        'work_dirs/ablation_short --seeds 10 --teacher-ckpt t.pth --holdout '
         "--cfg-options train_cfg.max_epochs=15 "
         "'param_scheduler.milestones=[9,12]'")
     # Which methods ran is not a setting: the table holds them all.
@@ -122,19 +122,19 @@ def test_goal_needs_the_level_and_two_std_over_each_baseline():
                     'student': runs([90.0, 90.1, 89.9]),
                     'kd': runs([90.5, 90.6, 90.4]),
                     'noproj': runs([91.0, 91.6, 91.3])}}
-    text, goal = study.goal_check(results, study.FULL)
+    text, goal = study.goal_check(results, study.SHORT)
     assert goal['best'] == 'ens3' and goal['top1'] == pytest.approx(92.0)
     # ens3 - noproj = 1.0, 0.5, 0.6: mean 0.7 > 2 std (0.55)
     assert goal['met'] and '**met**' in text
     results['methods']['noproj'] = runs([91.0, 92.0, 91.3])
-    _, goal = study.goal_check(results, study.FULL)
+    _, goal = study.goal_check(results, study.SHORT)
     assert not goal['met']  # 0.7 mean, but 2 std = 1.25
 
 
-def test_full_preset_end_to_end_writes_claims(tmp_path, digits_root,
-                                              run_tool):
-    work = tmp_path / 'full'
-    out = run_tool('tools/ablation.py', '--preset', 'full', '--data-root',
+def test_short_preset_end_to_end_writes_claims(tmp_path, digits_root,
+                                               run_tool):
+    work = tmp_path / 'short'
+    out = run_tool('tools/ablation.py', '--preset', 'short', '--data-root',
                    digits_root, '--work-dir', str(work), '--seeds', '10',
                    '20', '--methods', 'ens1', 'ens3', '--cfg-options',
                    'train_cfg.max_epochs=1', timeout=900).stdout
@@ -150,7 +150,7 @@ def test_full_preset_end_to_end_writes_claims(tmp_path, digits_root,
     assert q3['verdict'] in ('held', 'not held', 'inconclusive')
     assert claim['PEFD (q=3) > logit KD']['verdict'] == 'not run'
     table = open(work / 'results.md').read()
-    assert 'python tools/ablation.py --preset full' in table
+    assert 'python tools/ablation.py --preset short' in table
     assert teacher['sha256'] in table
     assert '53,090 + 12,480' in table
 
@@ -158,7 +158,7 @@ def test_full_preset_end_to_end_writes_claims(tmp_path, digits_root,
     # command line as two ints (of the digits' 1,500 training images, the
     # first 1,250 and the last 250), and the report names the split.
     held = tmp_path / 'held'
-    run_tool('tools/ablation.py', '--preset', 'full', '--data-root',
+    run_tool('tools/ablation.py', '--preset', 'short', '--data-root',
              digits_root, '--work-dir', str(held), '--seeds', '10',
              '--methods', 'ens1', '--holdout', '--teacher-ckpt',
              str(work / 'teacher.pth'), '--cfg-options',
@@ -186,6 +186,7 @@ def _indices(indices, images):
     (['--holdout'], 60000),
     (['--holdout', '--train-size', '50000'], 60000),
     (['--holdout', '--full'], 60000),
+    (['--preset', 'short', '--holdout'], 60000),
     (['--preset', 'full', '--holdout'], 60000),
     (['--holdout', '--train-size', '1000'], 1500),  # the tests' digits
     (['--preset', 'full', '--holdout'], 1500),
@@ -281,3 +282,104 @@ def test_archive_results_sets_the_earlier_study_aside(tmp_path):
     assert sorted(os.listdir(folder)) == ['results.json', 'teacher.json',
                                           'teacher.pth']
     assert not (tmp_path / 'results.json').exists()
+
+
+# --- the converged study (--preset full) ----------------------------------
+
+def test_full_preset_seeds_schedule_and_results_file(capsys):
+    args = args_of('--preset', 'full')
+    assert args.seeds == [10, 20, 30, 40, 50]
+    assert args.epochs == study.FULL_EPOCHS
+    assert args.work_dir == 'work_dirs/ablation_full'
+    # Five seeds for the claims' rows, three for the others.
+    assert study.FULL.seeds_of('ens3', args.seeds) == [10, 20, 30, 40, 50]
+    for name in ('ens3_kd', 'ens8', 'srd'):
+        assert study.FULL.seeds_of(name, args.seeds) == [10, 20, 30]
+    # One cosine schedule for every row, whatever the config says.
+    options = study.run_options(args, '/data', 10)
+    assert options['train_cfg.max_epochs'] == study.FULL_EPOCHS
+    assert options['param_scheduler._delete_'] is True
+    assert options['param_scheduler.type'] == 'CosineAnnealingLR'
+    assert options['param_scheduler.T_max'] == study.FULL_EPOCHS
+    # The table's results live in the repository; a schedule search on the
+    # held-out split writes to its work dir.
+    assert study.results_path(args, '/w') == osp.join(
+        study.REPO, 'docs', 'results', 'study_fashion_mnist.json')
+    search = args_of('--preset', 'full', '--holdout', '--epochs', '60')
+    assert study.results_path(search, '/w') == '/w/results.json'
+    assert '--epochs 60' in study.regenerate_command(search)
+    with pytest.raises(SystemExit):
+        args_of('--preset', 'full', '--train-size', '100')
+    assert 'only for --preset quick' in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        args_of('--preset', 'short', '--no-teacher-cache')
+    assert '--no-teacher-cache: only for --preset full' in \
+        capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        args_of('--preset', 'full', '--jobs', '0')
+    assert '--jobs 0: must be at least 1' in capsys.readouterr().err
+
+
+def test_another_teacher_than_the_committed_one_is_refused(tmp_path):
+    import dataclasses
+    other = tmp_path / 'other.pth'
+    other.write_bytes(b'another teacher')
+    preset = dataclasses.replace(study.FULL, teacher_sha256='0' * 64)
+    args = args_of('--preset', 'full', '--teacher-ckpt', str(other))
+    refusal = study.check_teacher(args, preset)
+    assert f'has SHA-256 {study.sha256(str(other))}, not the full ' \
+        "preset's teacher" in refusal
+    assert '--allow-other-teacher' in refusal
+    args = args_of('--preset', 'full', '--teacher-ckpt', str(other),
+                   '--allow-other-teacher')
+    assert study.check_teacher(args, preset) == ''
+
+
+def s2_teacher_checkpoint(path: str) -> str:
+    """The full study's teacher architecture, seeded weights."""
+    import torch
+    from mmengine.config import Config
+    from mmpretrain.registry import MODELS
+    cfg = Config.fromfile(osp.join(study.CONFIGS, study.FULL.teacher))
+    torch.manual_seed(0)
+    torch.save({'state_dict': MODELS.build(cfg.model).state_dict()}, path)
+    return path
+
+
+def test_full_preset_end_to_end_with_cache_jobs_and_results_file(
+        tmp_path, digits_root, run_tool):
+    teacher = s2_teacher_checkpoint(str(tmp_path / 'teacher.pth'))
+    work, results_file = tmp_path / 'work', tmp_path / 'study.json'
+    out = run_tool('tools/ablation.py', '--preset', 'full', '--data-root',
+                   digits_root, '--work-dir', str(work), '--results',
+                   str(results_file), '--teacher-ckpt', teacher,
+                   '--allow-other-teacher', '--epochs', '1', '--seeds', '10',
+                   '--methods', 'student', 'ens3', '--jobs', '2',
+                   timeout=900).stdout
+    assert '[cache] building' in out
+    assert (work / 'teacher_cache' / 'header.json').is_file()
+    results = json.load(open(results_file))
+    for name in ('student', 'ens3'):
+        (run, ) = results['methods'][name]
+        assert run['host']['jobs'] == 2 and run['host']['threads'] >= 1
+        assert run['host']['torch'] and run['host']['cpu']
+        assert isinstance(run['host']['avx512_bf16'], bool)
+        assert run['seconds'] > 0
+    # The distillation run read the cache; the student alone has no
+    # teacher to cache.
+    config = open(next(work.glob('ens3/seed10/*.py'))).read()
+    assert f"'{work / 'teacher_cache'}'" in config
+    assert 'teacher_cache=' in config
+    assert results['teacher']['sha256'] == study.sha256(teacher)
+    report = (tmp_path / 'study.md').read_text()
+    assert 'a cosine schedule of 1 epochs' in report
+    assert '2 runs' in report and 'h of training in all' in report
+    assert (tmp_path / 'study.png').is_file()
+    # A second call resumes from the results file: nothing is retrained.
+    out = run_tool('tools/ablation.py', '--preset', 'full', '--data-root',
+                   digits_root, '--work-dir', str(work), '--results',
+                   str(results_file), '--teacher-ckpt', teacher,
+                   '--allow-other-teacher', '--epochs', '1', '--seeds', '10',
+                   '--methods', 'student', 'ens3', timeout=900).stdout
+    assert '[ens3 seed 10] done earlier, kept' in out
+    assert '[cache] using' in out

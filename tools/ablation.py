@@ -1,34 +1,46 @@
-"""The paper's ablation on Fashion-MNIST, over seeds, in one of two settings.
+"""The paper's ablation on Fashion-MNIST, over seeds, in one of three settings.
 
-    python tools/ablation.py [--preset quick|full] [--work-dir DIR]
+    python tools/ablation.py [--preset quick|short|full] [--work-dir DIR]
         [--seeds S ...] [--methods NAME ...] [--holdout] [--data-root DIR]
-        [--train-size N] [--epochs E] [--full]          (quick preset only)
+        [--jobs N] [--threads T] [--results FILE]
+        [--epochs E]                                    (quick or full)
+        [--train-size N] [--full]                       (quick preset only)
 
---preset full (the README's headline table): all 60,000 training images, a
-ResNet-20 teacher with a stride-2 stem (>= 93 % test top-1, trained once,
-its SHA-256 in the results) and a 53 k-parameter ResNet-8 student, each
-config's own schedule, seeds 10 20 30 (the reference's). Methods: student
-alone, logit KD (CE 0.1 + KL 0.9), KD through a logit projector, no
-projector, q = 1, 2, 3, 4, 8, q = 3 + KD, q = 3 with the exact fp32 teacher
-and with the bf16 teacher, q = 3 on the penultimate feature plus stage 2,
-and a narrow student (32-d) with projectors 32 -> 64. The report adds
-paired comparisons (95 % t intervals over the seeds) with a verdict per
-claim.
+--preset full (the README's headline table): all 60,000 training images,
+the committed ResNet-20 teacher with a stride-2 stem
+(checkpoints/fashion_mnist/, its SHA-256 checked: another teacher is refused
+unless --allow-other-teacher) and a 53 k-parameter ResNet-8 student, every
+row on one cosine schedule of --epochs (default: the converged schedule of
+docs/ablation.md). Seeds 10 20 30 40 50 for the student alone, logit KD
+(CE 0.1 + KL 0.9), no projector, q = 1 and q = 3; seeds 10 20 30 for
+q = 3 + KD, q = 8 and SRD. The distillation rows read a teacher cache
+(tools/cache_teacher.py; built first into WORK_DIR/teacher_cache when
+missing; --teacher-cache DIR, --no-teacher-cache). Its results file is
+docs/results/study_fashion_mnist.json (with .md and .png beside it),
+rewritten after every run and resumed from; every run records its CPU,
+torch version, threads and wall time. --jobs N runs N runs at once, each
+with --threads torch threads (default: the cores shared out).
+
+--preset short: the same pair after 5 epochs of each config's step
+schedule, teacher trained by the tool (resnet20s2_15e_fmnist.py), seeds 10
+20 30, 19 methods (q = 1..8, KD variants, teacher precisions, stage 2, a
+narrow and a ViT student): docs/ablation.md.
 
 --preset quick (default): the ResNet-14 -> ResNet-8 pair of the demo on the
 first 10,000 training images for 10 epochs (--train-size, --epochs;
 --full: all 50,000 non-held-out images), seeds 0 1 2; its teacher is too
 weak for the students to show differences (docs/ablation.md).
 
---holdout: validate on the last 10,000 training images (never trained on)
-instead of the test set: use it for any tuning; the test set is only for
-the final table. Writes results.json, results.md and accuracy_curves.png to
-the work dir; run it again with the same settings to add missing methods or
-seeds (runs already in results.json are kept; a run that is not in it, one
-interrupted say, is started over from scratch with tools/train.py
---overwrite). Other settings in a work dir that holds a study are refused
-(results are never dropped): use another --work-dir, or --archive-results
-to set the earlier study aside.
+--holdout: validate on the last sixth of the training images (never
+trained on) instead of the test set: use it for any tuning; the test set
+is only for the final table. Writes results.json, results.md and
+accuracy_curves.png to the work dir (the full preset: its results file);
+run it again with the same settings to add missing methods or seeds (runs
+already in results.json are kept; a run that is not in it, one interrupted
+say, is started over from scratch with tools/train.py --overwrite). Other
+settings in a work dir that holds a study are refused (results are never
+dropped): use another --work-dir, or --archive-results to set the earlier
+study aside.
 """
 import argparse
 import os.path as osp
@@ -42,6 +54,7 @@ if TOOLS not in sys.path:
 # and argument errors answer at once.
 from projkd_tools.study import (  # noqa: E402
     FASHION_MNIST_TRAIN,
+    FULL_EPOCHS,
     PRESETS,
     TRAIN_POOL,
     train_pool,
@@ -51,18 +64,24 @@ from projkd_tools.study import (  # noqa: E402
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--preset', choices=sorted(PRESETS), default='quick',
-                        help='quick (default): the reduced setting; full: '
-                        'the headline study (all 60,000 images)')
+                        help='quick (default): the reduced setting; short: '
+                        'all 60,000 images, 5 epochs; full: the headline '
+                        'study at the converged schedule')
     parser.add_argument('--work-dir',
                         help='default: work_dirs/ablation (quick), '
-                        'work_dirs/ablation_full (full)')
+                        'work_dirs/ablation_short, work_dirs/ablation_full')
     parser.add_argument('--data-root', help='Fashion-MNIST idx folder')
     parser.add_argument('--seeds', type=int, nargs='+',
-                        help='default: 0 1 2 (quick), 10 20 30 (full)')
+                        help='default: 0 1 2 (quick), 10 20 30 (short), '
+                        '10 20 30 40 50 (full; some methods run only on the '
+                        'first three)')
     parser.add_argument('--train-size', type=int,
                         help='quick preset: training images (default 10000)')
     parser.add_argument('--epochs', type=int,
-                        help='quick preset: epochs (default 10)')
+                        help='quick preset: epochs (default 10); full '
+                        f'preset: epochs of the cosine schedule (default '
+                        f'{FULL_EPOCHS}; others are for the schedule search, '
+                        'with --holdout)')
     parser.add_argument('--full', action='store_true',
                         help=f'quick preset: train on all {TRAIN_POOL} '
                         'non-held-out images')
@@ -79,6 +98,24 @@ def parse_args(argv=None) -> argparse.Namespace:
                         'already in results.json')
     parser.add_argument('--cfg-options', nargs='+', default=[],
                         help='extra key=value overrides for every student run')
+    parser.add_argument('--results',
+                        help='results file (default: the full preset\'s '
+                        'docs/results/study_fashion_mnist.json, otherwise '
+                        'WORK_DIR/results.json)')
+    parser.add_argument('--allow-other-teacher', action='store_true',
+                        help='full preset: accept a --teacher-ckpt whose '
+                        'SHA-256 is not the committed teacher\'s')
+    parser.add_argument('--teacher-cache',
+                        help='full preset: the teacher cache the '
+                        'distillation runs read (default '
+                        'WORK_DIR/teacher_cache, built when missing)')
+    parser.add_argument('--no-teacher-cache', action='store_true',
+                        help='full preset: run the teacher at every step')
+    parser.add_argument('--jobs', type=int, default=1,
+                        help='runs at once (default 1)')
+    parser.add_argument('--threads', type=int,
+                        help='torch threads of each run (default: the '
+                        'cores / --jobs)')
     parser.add_argument('--archive-results', action='store_true',
                         help='move the results.json, teacher.json and '
                         'teacher.pth of an earlier study in the work dir to '
@@ -107,20 +144,40 @@ def parse_args(argv=None) -> argparse.Namespace:
                    if args.holdout else
                    f'at most {pool} (the training images of Fashion-MNIST)')
                 + '.')
-    if args.preset == 'full':
-        given = [f'--{k.replace("_", "-")}' for k in ('train_size', 'epochs')
+    if args.jobs < 1:
+        parser.error(f'--jobs {args.jobs}: must be at least 1.')
+    if args.threads is not None and args.threads < 1:
+        parser.error(f'--threads {args.threads}: must be at least 1.')
+    if args.preset != 'quick':
+        quick_only = ('train_size', 'epochs') if args.preset == 'short' \
+            else ('train_size', )
+        given = [f'--{k.replace("_", "-")}' for k in quick_only
                  if getattr(args, k) is not None] + (['--full'] if args.full
                                                      else [])
         if given:
             parser.error(f'{", ".join(given)}: only for --preset quick; the '
-                         'full preset trains on all 60,000 images (50,000 '
-                         'with --holdout) for the epochs of its configs')
-    args.train_size = 10000 if args.train_size is None else args.train_size
-    args.epochs = 10 if args.epochs is None else args.epochs
-    if args.preset == 'full':
+                         f'{args.preset} preset trains on all 60,000 images '
+                         '(50,000 with --holdout)' +
+                         (' for the epochs of its configs'
+                          if args.preset == 'short' else ''))
+    if args.preset != 'full':
+        given = [flag for flag, on in (
+            ('--allow-other-teacher', args.allow_other_teacher),
+            ('--teacher-cache', args.teacher_cache),
+            ('--no-teacher-cache', args.no_teacher_cache)) if on]
+        if given:
+            parser.error(f'{", ".join(given)}: only for --preset full.')
+    if args.preset == 'quick':
+        args.train_size = 10000 if args.train_size is None \
+            else args.train_size
+        args.epochs = 10 if args.epochs is None else args.epochs
+    elif args.preset == 'short':
         args.train_size, args.epochs = None, None
-    args.work_dir = args.work_dir or ('work_dirs/ablation' if args.preset ==
-                                      'quick' else 'work_dirs/ablation_full')
+    else:
+        args.epochs = FULL_EPOCHS if args.epochs is None else args.epochs
+    args.work_dir = args.work_dir or (
+        'work_dirs/ablation' if args.preset == 'quick' else
+        f'work_dirs/ablation_{args.preset}')
     args.seeds = args.seeds or list(preset.default_seeds)
     args.methods = args.methods or list(preset.default_methods)
     unknown = [m for m in args.methods if m not in preset.methods]

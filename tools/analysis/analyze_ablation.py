@@ -36,6 +36,10 @@ def load_tool(name: str):
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--work-dir', default='work_dirs/ablation')
+    parser.add_argument('--results',
+                        help='the study\'s results file (default: '
+                        'WORK_DIR/results.json; the full preset keeps it in '
+                        'docs/results/study_fashion_mnist.json)')
     parser.add_argument('--methods', nargs='+',
                         help='default: every method in results.json')
     parser.add_argument('--reuse', action='store_true',
@@ -92,12 +96,16 @@ def main(argv=None) -> str:
     from projkd_tools.experiment import loader_options
     from projkd_tools.study import PRESETS, TRAIN_POOL
     similarity = load_tool('feature_similarity')
-    results = json.load(open(osp.join(args.work_dir, 'results.json')))
+    results = json.load(open(args.results or
+                             osp.join(args.work_dir, 'results.json')))
     settings = results['settings']
+    # The study's teacher: the one it was given, or the one it trained.
+    teacher_ckpt = settings.get('teacher_ckpt') or osp.join(args.work_dir,
+                                                           'teacher.pth')
     # Studies written before presets existed are of the quick setting.
     preset = PRESETS[settings.get('preset') or 'quick']
     methods = preset.methods
-    if preset.name == 'full':
+    if preset.name != 'quick':
         # The images the students trained on: all 60,000 (50,000 with
         # --holdout).
         size = TRAIN_POOL if settings['holdout'] else None
@@ -110,10 +118,11 @@ def main(argv=None) -> str:
         for run in results['methods'][name]:
             out_dir = osp.join(args.work_dir, 'similarity', name,
                                f'seed{run["seed"]}')
-            argv_tool = [config, run['checkpoint'], '--split', 'both',
-                         '--out-dir', out_dir,
-                         '--teacher-ckpt', osp.join(args.work_dir,
-                                                    'teacher.pth')]
+            # Checkpoints are recorded relative to the repository (full
+            # preset) or absolute (older studies).
+            argv_tool = [config, osp.join(REPO, run['checkpoint']),
+                         '--split', 'both', '--out-dir', out_dir,
+                         '--teacher-ckpt', teacher_ckpt]
             if name.endswith('student'):
                 # A student trained alone: its config has no teacher.
                 argv_tool += ['--teacher-config',

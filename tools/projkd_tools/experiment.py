@@ -81,7 +81,8 @@ def train_config(config: str,
                  options: Optional[Dict] = None,
                  echo: bool = True,
                  label: str = '',
-                 overwrite: bool = False) -> RunResult:
+                 overwrite: bool = False,
+                 env: Optional[Dict[str, str]] = None) -> RunResult:
     """Train ``config`` with tools/train.py in a fresh process.
 
     Args:
@@ -94,6 +95,8 @@ def train_config(config: str,
         overwrite (bool): Pass ``--overwrite``: if ``work_dir`` holds the
             checkpoints of an earlier run, delete them and start over.
             Without it tools/train.py refuses such a work dir.
+        env (dict, optional): Environment variables to set for the run
+            (e.g. ``OMP_NUM_THREADS``).
 
     Raises:
         RuntimeError: The run failed; the message holds the end of its log.
@@ -105,7 +108,7 @@ def train_config(config: str,
     if options:
         cmd.append('--cfg-options')
         cmd += [f'{k}={_format_option(v)}' for k, v in options.items()]
-    env = dict(os.environ)
+    env = dict(os.environ, **(env or {}))
     env['PYTHONPATH'] = REPO + os.pathsep + env.get('PYTHONPATH', '')
     start = time.time()
     tail: List[str] = []

@@ -13,7 +13,7 @@ import statistics
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from projkd_tools.experiment import REPO
 
@@ -36,6 +36,23 @@ class Preset:
     # (held when it lies inside +-EQUIVALENCE points) or 'differ'
     # (reported both ways: held when it excludes 0).
     claims: List[Tuple[str, str, str, str]] = field(default_factory=list)
+    # Methods run on other seeds than default_seeds (name -> seeds).
+    seeds: Dict[str, List[int]] = field(default_factory=dict)
+    # A committed teacher (path under the repository) and its SHA-256: the
+    # runs use it unless --teacher-ckpt names another (and
+    # --allow-other-teacher says so).
+    teacher_ckpt: Optional[str] = None
+    teacher_sha256: Optional[str] = None
+    # Where results.json lives (under the repository), if not the work dir.
+    results: Optional[str] = None
+    # Distillation runs read a teacher cache built from this config (whose
+    # teacher recorders cover every method's), unless --no-teacher-cache.
+    cache_config: Optional[str] = None
+
+    def seeds_of(self, method: str, seeds: List[int]) -> List[int]:
+        """The seeds ``method`` runs on when the study runs ``seeds``."""
+        own = self.seeds.get(method)
+        return seeds if own is None else [s for s in seeds if s in own]
 
 
 QUICK = Preset(
@@ -67,8 +84,8 @@ QUICK = Preset(
     default_seeds=[0, 1, 2])
 
 _PAIR = 'resnet20s2_resnet8s2'
-FULL = Preset(
-    name='full',
+SHORT = Preset(
+    name='short',
     teacher='resnet20s2_15e_fmnist.py',
     teacher_label='teacher ResNet-20, stride-2 stem',
     methods={
@@ -138,7 +155,67 @@ FULL = Preset(
         ('CNN -> ViT: PEFD (q=3) > logit KD', 'vit_ens3', 'vit_kd',
          'greater'),
     ])
-PRESETS = {p.name: p for p in (QUICK, FULL)}
+
+#: The student's schedule of the converged study (--preset full): a cosine
+#: schedule of FULL_EPOCHS epochs, lr 0.05 annealed to 0 at every
+#: iteration, the shortest after which the student alone gains less than
+#: 0.2 points on the held-out split when the schedule doubles
+#: (docs/ablation.md, "How long until the student alone stops gaining").
+FULL_EPOCHS = 30
+
+
+def cosine_schedule(epochs: int) -> Dict[str, object]:
+    """cfg-options replacing a config's schedule by a cosine one of
+    ``epochs`` epochs (lr to 0, stepped every iteration)."""
+    return {
+        'train_cfg.max_epochs': epochs,
+        'param_scheduler._delete_': True,
+        'param_scheduler.type': 'CosineAnnealingLR',
+        'param_scheduler.by_epoch': True,
+        'param_scheduler.T_max': epochs,
+        'param_scheduler.eta_min': 0.0,
+        'param_scheduler.convert_to_iter_based': True,
+    }
+
+
+FIVE_SEEDS = [10, 20, 30, 40, 50]
+FULL = Preset(
+    name='full',
+    teacher='resnet20s2_cos30_fmnist.py',
+    teacher_label='teacher ResNet-20, stride-2 stem (committed checkpoint)',
+    methods={
+        'student': ('resnet8s2_5e_fmnist.py', 'student alone (CE)'),
+        'kd': (f'kd_{_PAIR}_5e_fmnist.py', 'logit KD (CE 0.1 + KL 0.9)'),
+        'noproj': (f'pefd_noproj_{_PAIR}_5e_fmnist.py',
+                   'feature matching, no projector'),
+        'ens1': (f'pefd_ens1_{_PAIR}_5e_fmnist.py', 'one projector'),
+        'ens3': (f'pefd_ens3_{_PAIR}_5e_fmnist.py', 'PEFD, ensemble q=3'),
+        'ens3_kd': (f'pefd_ens3_kd_{_PAIR}_5e_fmnist.py',
+                    'ensemble q=3 + logit KD'),
+        'ens8': (f'pefd_ens8_{_PAIR}_5e_fmnist.py', 'ensemble q=8'),
+        'srd': (f'srd_{_PAIR}_5e_fmnist.py',
+                'SRD (one linear projector, BN, |.|^4, KL T=1)'),
+    },
+    # The paper's claims first, so a partial study already answers them.
+    default_methods=['student', 'kd', 'noproj', 'ens1', 'ens3', 'srd',
+                     'ens3_kd', 'ens8'],
+    default_seeds=FIVE_SEEDS,
+    seeds={'ens3_kd': FIVE_SEEDS[:3], 'ens8': FIVE_SEEDS[:3],
+           'srd': FIVE_SEEDS[:3]},
+    teacher_ckpt='checkpoints/fashion_mnist/resnet20s2_cos30_fmnist.pth',
+    teacher_sha256=None,
+    results='docs/results/study_fashion_mnist.json',
+    cache_config=f'pefd_ens3_kd_{_PAIR}_5e_fmnist.py',
+    claims=[
+        ('projector > no projector', 'ens1', 'noproj', 'greater'),
+        ('ensemble (q=3) >= one projector', 'ens3', 'ens1', 'greater'),
+        ('PEFD (q=3) > student alone', 'ens3', 'student', 'greater'),
+        ('PEFD (q=3) > logit KD', 'ens3', 'kd', 'greater'),
+        ('PEFD (q=3) vs SRD', 'ens3', 'srd', 'differ'),
+        ('PEFD + KD vs PEFD (q=3)', 'ens3_kd', 'ens3', 'differ'),
+        ('ensemble q=8 vs q=3', 'ens8', 'ens3', 'differ'),
+    ])
+PRESETS = {p.name: p for p in (QUICK, SHORT, FULL)}
 # Every method name of any preset (for --methods' choices).
 METHODS = {name: spec for p in PRESETS.values()
            for name, spec in p.methods.items()}
@@ -175,7 +252,7 @@ def train_size(args, images: int = FASHION_MNIST_TRAIN) -> int:
     """How many training images the runs of ``args`` train on, of a
     dataset with ``images`` training images."""
     pool = train_pool(images, args.holdout)
-    if args.preset == 'full' or args.full:
+    if args.preset != 'quick' or args.full:
         return pool
     return args.train_size
 
@@ -205,7 +282,7 @@ def run_options(args, data_root: str, seed: int,
     disjoint from the first ``train_size`` by :func:`check_train_size`)."""
     from projkd_tools.experiment import loader_options
     size = train_size(args, images)
-    full_set = args.preset == 'full' and not args.holdout
+    full_set = args.preset != 'quick' and not args.holdout
     # mmengine's int ``indices``: N > 0 the first N images, -N the last N.
     # Not lists: they go on tools/train.py's command line, where 50,000
     # indices exceed the OS's limit on one argument (128 KiB).
@@ -223,6 +300,8 @@ def run_options(args, data_root: str, seed: int,
             'param_scheduler.milestones': [max(1, round(epochs * 0.6)),
                                            max(1, round(epochs * 0.8))],
         })
+    elif args.preset == 'full':
+        options.update(cosine_schedule(args.epochs))
     options['randomness.seed'] = seed
     for item in args.cfg_options:
         key, _, value = item.partition('=')
@@ -464,9 +543,10 @@ def differing_settings(earlier: dict, now: dict) -> List[str]:
             for key in SETTINGS if earlier.get(key) != now.get(key)]
 
 
-def archive_study(work_dir: str) -> str:
-    """Move the study files of ``work_dir`` into
-    ``work_dir/archive/<time>/``; return that folder."""
+def archive_study(work_dir: str, results_file: Optional[str] = None) -> str:
+    """Move the study files of ``work_dir`` (and ``results_file``, where
+    it lives elsewhere) into ``work_dir/archive/<time>/``; return that
+    folder."""
     folder = osp.join(work_dir, 'archive', time.strftime('%Y%m%d-%H%M%S'))
     base, suffix = folder, 1
     while osp.exists(folder):
@@ -476,6 +556,8 @@ def archive_study(work_dir: str) -> str:
     for name in STUDY_FILES:
         if osp.exists(osp.join(work_dir, name)):
             os.replace(osp.join(work_dir, name), osp.join(folder, name))
+    if results_file and osp.exists(results_file):
+        os.replace(results_file, osp.join(folder, 'results.json'))
     return folder
 
 
@@ -488,19 +570,142 @@ def regenerate_command(args) -> str:
     """The command that regenerates the whole table (method order and
     interrupted invocations do not change it)."""
     seeds = ' '.join(map(str, args.seeds))
-    if args.preset == 'full':
-        command = (f'python tools/ablation.py --preset full --work-dir '
-                   f'{args.work_dir} --seeds {seeds}')
-    else:
+    if args.preset == 'quick':
         command = (f'python tools/ablation.py --work-dir {args.work_dir} '
                    f'--train-size {args.train_size} --epochs {args.epochs} '
                    f'--seeds {seeds}' + (' --full' if args.full else ''))
+    else:
+        command = (f'python tools/ablation.py --preset {args.preset} '
+                   f'--work-dir {args.work_dir} --seeds {seeds}')
+        if args.preset == 'full' and args.epochs != FULL_EPOCHS:
+            command += f' --epochs {args.epochs}'
     if args.teacher_ckpt:
         command += f' --teacher-ckpt {shlex.quote(args.teacher_ckpt)}'
+    if getattr(args, 'results', None):
+        command += f' --results {shlex.quote(args.results)}'
     return (command + (' --holdout' if args.holdout else '') +
             (' --cfg-options ' +
              ' '.join(map(shlex.quote, args.cfg_options))
              if args.cfg_options else ''))
+
+
+def run_host(threads: int, jobs: int) -> Dict:
+    """Where a run ran: CPU model and its vector extensions, torch, and
+    the threads and concurrent runs it shared the machine with."""
+    import torch
+
+    from projkd_mm.teacher_cache.store import cpu_name
+    flags = set()
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('flags'):
+                    flags = set(line.split(':', 1)[1].split())
+                    break
+    except OSError:
+        pass
+    return dict(cpu=cpu_name(), avx2='avx2' in flags,
+                avx512_bf16='avx512_bf16' in flags, torch=torch.__version__,
+                threads=threads, jobs=jobs)
+
+
+def results_path(args, work_dir: str) -> str:
+    """Where the study's results.json is: --results, the preset's file in
+    the repository, or the work dir."""
+    preset = PRESETS[args.preset]
+    given = getattr(args, 'results', None)
+    if given:
+        return osp.abspath(given)
+    if preset.results and not args.holdout and \
+            args.epochs in (None, FULL_EPOCHS):
+        return osp.join(REPO, preset.results)
+    return osp.join(work_dir, 'results.json')
+
+
+def check_teacher(args, preset: Preset) -> str:
+    """Why the teacher of ``args`` may not be used (empty when it may)."""
+    if not preset.teacher_ckpt or not args.teacher_ckpt:
+        return ''
+    if not osp.isfile(args.teacher_ckpt):
+        return f'--teacher-ckpt {args.teacher_ckpt} does not exist.'
+    if preset.teacher_sha256 is None:
+        return ''
+    found = sha256(args.teacher_ckpt)
+    if found != preset.teacher_sha256 and not args.allow_other_teacher:
+        return (f'{args.teacher_ckpt} has SHA-256 {found}, not the '
+                f'{args.preset} preset\'s teacher ({preset.teacher_ckpt}, '
+                f'{preset.teacher_sha256}): its table would not be the '
+                'published one. Pass --allow-other-teacher to use it anyway '
+                '(and another --results), or leave --teacher-ckpt out.')
+    return ''
+
+
+def ensure_cache(args, preset: Preset, data_root: str, teacher_ckpt: str,
+                 work_dir: str) -> Optional[str]:
+    """The teacher cache the distillation runs read, built first when
+    missing (tools/cache_teacher.py, over all training images)."""
+    from projkd_tools.experiment import loader_options
+    if not preset.cache_config or args.no_teacher_cache:
+        return None
+    cache = osp.abspath(args.teacher_cache or
+                        osp.join(work_dir, 'teacher_cache'))
+    if osp.isfile(osp.join(cache, 'header.json')):
+        print(f'[cache] using {cache}')
+        return cache
+    options = loader_options(data_root)
+    options['model.teacher_ckpt'] = teacher_ckpt
+    cmd = [sys.executable, osp.join(REPO, 'tools', 'cache_teacher.py'),
+           osp.join(CONFIGS, preset.cache_config), '--out', cache,
+           '--cfg-options'] + [f'{k}={v}' for k, v in options.items()]
+    print('[cache] building: ' + ' '.join(map(shlex.quote, cmd)))
+    import subprocess
+    env = dict(os.environ)
+    env['PYTHONPATH'] = REPO + os.pathsep + env.get('PYTHONPATH', '')
+    subprocess.run(cmd, cwd=REPO, env=env, check=True)
+    return cache
+
+
+def run_pending(args, pending: List[Tuple], results: Dict,
+                results_file: str, work_dir: str) -> None:
+    """Train the runs of ``pending`` (``(method, seed, config, options)``),
+    ``args.jobs`` at a time, each with ``args.threads`` torch threads;
+    results.json is rewritten after every run that ends."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from projkd_tools.experiment import train_config
+    lock = threading.Lock()
+    threads = args.threads or max(1, (os.cpu_count() or 1) // args.jobs)
+
+    def run(item) -> None:
+        name, seed, config, options = item
+        # Not in results.json: the run dir, if any, holds an interrupted run
+        # or one of other settings. Start it over rather than --resume it:
+        # a resume would continue a run of other settings, so the table
+        # would mix runs.
+        run = train_config(config, osp.join(work_dir, name, f'seed{seed}'),
+                           options, label=f'[{name} seed {seed}] ',
+                           overwrite=True,
+                           env={'OMP_NUM_THREADS': str(threads)})
+        with lock:
+            results['methods'].setdefault(name, []).append(
+                dict(seed=seed, final=run.final, best=run.best,
+                     seconds=run.seconds, curve=run.top1,
+                     teacher_curve=run.teacher_top1,
+                     checkpoint=osp.relpath(run.last_checkpoint, REPO),
+                     host=run_host(threads, args.jobs)))
+            print(f'[{name} seed {seed}] final {run.final:.2f} best '
+                  f'{run.best:.2f} ({run.seconds / 60:.1f} min, {threads} '
+                  f'threads, {args.jobs} at a time)', flush=True)
+            _write_json(results, results_file, indent=1)
+
+    if args.jobs == 1:
+        for item in pending:
+            run(item)
+        return
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        for future in [pool.submit(run, item) for item in pending]:
+            future.result()
 
 
 def run_study(args) -> int:
@@ -528,10 +733,10 @@ def run_study(args) -> int:
                 if k != 'archive_results'}
     results = {'command': regenerate_command(args), 'settings': settings,
                'data_root': data_root, 'methods': {}, 'params': {}}
-    results_file = osp.join(work_dir, 'results.json')
+    results_file = results_path(args, work_dir)
     if osp.isfile(results_file) and getattr(args, 'archive_results', False):
         print(f'--archive-results: the earlier study of {work_dir} is now '
-              f'in {archive_study(work_dir)}')
+              f'in {archive_study(work_dir, results_file)}')
     elif osp.isfile(results_file):
         # An interrupted or partial study with the same settings: keep its
         # runs and add the missing ones. Runs of other settings are never
@@ -556,6 +761,22 @@ def run_study(args) -> int:
         results['params'] = earlier.get('params', {})
     start = time.time()
 
+    if preset.teacher_ckpt and not args.teacher_ckpt:
+        # The preset's committed teacher: never trained again.
+        args.teacher_ckpt = osp.join(REPO, preset.teacher_ckpt)
+        if not osp.isfile(args.teacher_ckpt):
+            print(f'error: the {args.preset} preset\'s teacher '
+                  f'{preset.teacher_ckpt} is not in this checkout. Train '
+                  f'it: python tools/train.py configs/projkd/fashion_mnist/'
+                  f'{preset.teacher} --cfg-options randomness.seed=0, then '
+                  'export it (tools/export_student.py CKPT OUT.pth --prefix '
+                  'none --no-config) and pass --teacher-ckpt OUT.pth '
+                  '--allow-other-teacher.', file=sys.stderr)
+            return 2
+    refusal = check_teacher(args, preset)
+    if refusal:
+        print(f'error: {refusal}', file=sys.stderr)
+        return 2
     teacher_ckpt = args.teacher_ckpt or osp.join(work_dir, 'teacher.pth')
     teacher_log = osp.join(work_dir, 'teacher.json')
     if args.report_only:
@@ -591,39 +812,29 @@ def run_study(args) -> int:
                                   seconds=run.seconds, curve=run.top1,
                                   sha256=sha256(teacher_ckpt))
         _write_json(results['teacher'], teacher_log)
-    if osp.isfile(teacher_ckpt) and results['teacher'] is not None:
-        results['teacher'].setdefault('sha256', sha256(teacher_ckpt))
+    teacher_sha = sha256(teacher_ckpt) if osp.isfile(teacher_ckpt) else None
+    if results['teacher'] is not None and teacher_sha:
+        results['teacher'].setdefault('sha256', teacher_sha)
+    cache = (ensure_cache(args, preset, data_root, teacher_ckpt, work_dir)
+             if args.methods else None)
 
+    pending = []
     for name in args.methods:
         config = osp.join(CONFIGS, preset.methods[name][0])
         if name not in results['params']:
             results['params'][name] = count_parameters(config)
-        for seed in args.seeds:
+        for seed in preset.seeds_of(name, args.seeds):
             if any(r['seed'] == seed
                    for r in results['methods'].get(name, [])):
                 print(f'[{name} seed {seed}] done earlier, kept')
                 continue
             options = run_options(args, data_root, seed, images)
-            if 'teacher' in results['params'][name] and \
-                    results['params'][name]['teacher'] is not None:
+            if results['params'][name].get('teacher') is not None:
                 options['model.teacher_ckpt'] = teacher_ckpt
-            # Not in results.json: the run dir, if any, holds an interrupted
-            # run or one of other settings (results.json of other settings
-            # is not kept). Start it over rather than --resume it: a resume
-            # would continue a run of other settings, so the table would mix
-            # runs.
-            run = train_config(config, osp.join(work_dir, name,
-                                                f'seed{seed}'), options,
-                               label=f'[{name} seed {seed}] ',
-                               overwrite=True)
-            results['methods'].setdefault(name, []).append(
-                dict(seed=seed, final=run.final, best=run.best,
-                     seconds=run.seconds, curve=run.top1,
-                     teacher_curve=run.teacher_top1,
-                     checkpoint=run.last_checkpoint))
-            print(f'[{name} seed {seed}] final {run.final:.2f} best '
-                  f'{run.best:.2f} ({run.seconds / 60:.1f} min)')
-            _write_json(results, results_file, indent=1)
+                if cache:
+                    options['model.teacher_cache'] = cache
+            pending.append((name, seed, config, options))
+    run_pending(args, pending, results, results_file, work_dir)
     if 'teacher' not in results['params']:
         results['params']['teacher'] = count_parameters(
             osp.join(CONFIGS, preset.teacher))
@@ -633,6 +844,8 @@ def run_study(args) -> int:
                           if name in results['methods']}
     if results['teacher'] is None:
         results['teacher'] = teacher_from_runs(results['methods'])
+        if results['teacher'] is not None and teacher_sha:
+            results['teacher']['sha256'] = teacher_sha
     markdown = table(results, args, preset)
     if preset.claims:
         claims, results['claims'] = claims_table(results, preset)
@@ -652,20 +865,33 @@ def run_study(args) -> int:
     done = ', '.join(f'{preset.methods[n][1]}: seeds '
                      f'{[r["seed"] for r in runs]}'
                      for n, runs in results['methods'].items())
-    schedule = ('the epochs of each config' if args.preset == 'full' else
-                f'{args.epochs} epochs')
+    schedule = ('the epochs of each config' if args.preset == 'short' else
+                f'a cosine schedule of {args.epochs} epochs'
+                if args.preset == 'full' else f'{args.epochs} epochs')
+    runs = [r for rs in results['methods'].values() for r in rs]
+    cpus = sorted({r['host']['cpu'] for r in runs if 'host' in r})
+    total = (f' {len(runs)} runs, {sum(r["seconds"] for r in runs) / 3600:.2f}'
+             f' h of training in all' + (f' (on {", ".join(cpus)})'
+                                         if cpus else '') + '.')
     teacher_hash = (results['teacher'] or {}).get('sha256')
     header = (f'Fashion-MNIST ({args.preset} setting), {size} training '
               f'images, {schedule}; mean +- std over seeds ({done}).' +
+              total +
               (f' Teacher checkpoint SHA-256: `{teacher_hash}`.'
                if teacher_hash else '') +
               f'\nCommand: `{results["command"]}`\n\n')
     if not args.report_only:
         _write_json(results, results_file, indent=1)
-    with open(osp.join(work_dir, 'results.md'), 'w') as f:
+    if osp.dirname(results_file) == work_dir:
+        report = osp.join(work_dir, 'results.md')
+        curves = osp.join(work_dir, 'accuracy_curves.png')
+    else:  # beside a results file kept in the repository
+        report = osp.splitext(results_file)[0] + '.md'
+        curves = osp.splitext(results_file)[0] + '.png'
+    with open(report, 'w') as f:
         f.write(header + markdown + '\n')
-    plot(results, osp.join(work_dir, 'accuracy_curves.png'), preset)
+    plot(results, curves, preset)
     print('\n' + header + markdown)
-    print(f'\nResults: {work_dir}/results.md, results.json, '
-          f'accuracy_curves.png ({(time.time() - start) / 60:.0f} min)')
+    print(f'\nResults: {results_file}, {report}, {curves} '
+          f'({(time.time() - start) / 60:.0f} min)')
     return 0

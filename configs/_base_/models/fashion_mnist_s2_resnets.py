@@ -1,4 +1,4 @@
-# The pair of the full Fashion-MNIST study (tools/ablation.py --preset full):
+# The pair of the full Fashion-MNIST study (tools/ablation.py --preset short):
 # RepDistiller-style CIFAR ResNets with a grey stem of stride 2, so the first
 # stage works at 14x14 (a quarter of the cost of 28x28; docs/ablation.md).
 # Teacher: ResNet-20 at twice the CIFAR width, 0.49 M parameters.

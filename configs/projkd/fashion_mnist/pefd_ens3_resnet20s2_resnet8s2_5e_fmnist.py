@@ -1,5 +1,5 @@
 # Projector-ensemble feature distillation on the pair of the full
-# Fashion-MNIST study (tools/ablation.py --preset full): ensemble of 3
+# Fashion-MNIST study (tools/ablation.py --preset short): ensemble of 3
 # projectors 64 -> 64 on the penultimate features, the student's schedule
 # of resnet8s2_5e_fmnist.py.
 _base_ = [
@@ -20,7 +20,7 @@ model = dict(
     teacher=dict(_scope_='mmpretrain', **_base_.teacher_model),
     # The last checkpoint of: python tools/train.py
     #   configs/projkd/fashion_mnist/resnet20s2_15e_fmnist.py
-    # (tools/ablation.py --preset full trains its own and passes it).
+    # (tools/ablation.py --preset short trains its own and passes it).
     teacher_ckpt='work_dirs/resnet20s2_15e_fmnist/epoch_15.pth',
     distiller=dict(
         connectors=dict(projector=dict(in_channels=64, out_channels=64))))

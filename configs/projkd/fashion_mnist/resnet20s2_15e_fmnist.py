@@ -1,5 +1,5 @@
 # The teacher of the full Fashion-MNIST study (tools/ablation.py
-# --preset full), trained alone on all 60,000 training images: 15 epochs,
+# --preset short), trained alone on all 60,000 training images: 15 epochs,
 # lr 0.05 divided by 10 after epochs 9 and 12.
 _base_ = [
     '../../_base_/models/fashion_mnist_s2_resnets.py',

@@ -282,11 +282,6 @@ class Workload:
         num_classes = cfg.model.architecture.head.num_classes
         self.data = make_batch(batch, PAIRS[pair]['image_size'], num_classes,
                                seed, PAIRS[pair].get('channels', 3))
-        # As the config's training loader hands a batch over: stacked by
-        # MMEngine's default_collate, or a list (pseudo_collate).
-        collate = (cfg.train_dataloader.get('collate_fn') or {}).get('type')
-        if collate == 'default_collate':
-            self.data['inputs'] = torch.stack(self.data['inputs'])
         if device != 'cpu':
             self.data = self.algorithm.data_preprocessor.cast_data(self.data)
 
@@ -351,8 +346,7 @@ class Workload:
 
     def preprocess(self) -> torch.Tensor:
         """Stack, RGB order, normalise: what ``ClsDataPreprocessor`` does."""
-        x = self.data['inputs']
-        x = x if isinstance(x, torch.Tensor) else torch.stack(x)
+        x = torch.stack(self.data['inputs'])
         if self.to_rgb:
             x = x.flip(1)
         x = (x.float() - self.mean) / self.std

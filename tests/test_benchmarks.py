@@ -18,6 +18,8 @@ COMMANDS = {
                       '--quick'],
     'data_pipeline': [sys.executable, 'benchmarks/data_pipeline.py',
                       '--quick'],
+    'teacher_cache': [sys.executable, 'benchmarks/teacher_cache.py',
+                      '--quick', '--rows', '512'],
     # The GPU script's CPU smoke mode: the same code, tiny sizes (and the
     # CIFAR pair: overhead.py already runs ResNet34 -> ResNet18).
     'gpu': ['bash', 'benchmarks/gpu.sh', '--device', 'cpu', '--steps', '1',
@@ -69,7 +71,7 @@ def lines_of(outputs, name):
 
 @pytest.mark.parametrize('name',
                          ['overhead', 'ensemble', 'memory', 'cheap_teacher',
-                          'data_pipeline'])
+                          'data_pipeline', 'teacher_cache'])
 def test_benchmark_prints_figures_and_ends_with_a_verdict(outputs, name):
     lines = lines_of(outputs, name)
     assert VERDICT.match(lines[-1]), lines[-1]
@@ -104,6 +106,27 @@ def test_cheap_teacher_reports_step_floor_and_teacher_for_both_pairs(
         # The floor is the student step alone: it skips the teacher's
         # forward, so it is cheaper than the limit whatever the machine.
         assert float(figures[f'{pair}.floor_over_limit']) < 1
+
+
+def test_teacher_cache_reports_steps_and_the_cache_cost_for_both_pairs(
+        outputs):
+    figures = dict(line.split('=', 1)
+                   for line in lines_of(outputs, 'teacher_cache')[:-1])
+    assert figures['cache_rows'] == '512'
+    for pair, views in (('fmnist_study', '50'), ('r32x4_r8x4', '162')):
+        assert figures[f'{pair}.views'] == views
+        for key in ('cached_ms', 'online_ms', 'limit_ms', 'floor_ms',
+                    'student_only_ms', 'build_forwards_per_s'):
+            assert float(figures[f'{pair}.{key}']) > 0
+        ratio = (float(figures[f'{pair}.cached_ms']) /
+                 float(figures[f'{pair}.floor_ms']))
+        assert float(figures[f'{pair}.cached_over_floor']) == \
+            pytest.approx(ratio, rel=0.5)  # a median of ratios, not a ratio
+        # The projected cache: rows x views x (64 or 256) fp16 values.
+        width = 64 if pair == 'fmnist_study' else 256
+        images = 60000 if pair == 'fmnist_study' else 50000
+        assert float(figures[f'{pair}.projected_cache_gb']) == pytest.approx(
+            images * int(views) * width * 2 / 1e9, rel=1e-3)
 
 
 def test_data_pipeline_batches_are_the_same_with_either_pipeline(outputs):

@@ -30,13 +30,10 @@ train_pipeline = [
 ]
 test_pipeline = [dict(type='PackInputs')]
 
-# Batches stacked by the loader (default_collate): ClsDataPreprocessor then
-# normalises a batch in one operation instead of one per image.
 train_dataloader = dict(
     batch_size=64,
     num_workers=4,
     persistent_workers=True,
-    collate_fn=dict(type='default_collate'),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,

@@ -37,16 +37,10 @@ test_pipeline = [dict(type='PackInputs')]
 # channels_last): 0.27 s per training step instead of 0.35-0.41 s with one
 # worker, 0.42 s per validation batch of 500 instead of 0.73 s. It also makes
 # --resume exact: every random draw is in the process RNGStateHook saves.
-# Batches stacked by the loader (default_collate) rather than listed
-# (MMEngine's pseudo_collate): ClsDataPreprocessor then normalises the batch
-# in one operation instead of one per image, the same values at a tenth of
-# the cost (a tenth of a cached distillation step of the study pair:
-# benchmarks/teacher_cache.py).
 train_dataloader = dict(
     batch_size=128,
     num_workers=0,
     persistent_workers=False,
-    collate_fn=dict(type='default_collate'),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,

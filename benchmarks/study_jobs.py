@@ -2,7 +2,7 @@
 with a core each?
 
     python benchmarks/study_jobs.py --teacher-cache DIR [--epochs 1]
-        [--methods ens3] [--seeds 10 20]
+        [--methods ens3] [--seeds 10 20] [--teacher-ckpt T.pth]
 
 Runs the same study twice through ``tools/ablation.py --preset full``
 (real runs: tools/train.py processes on Fashion-MNIST, the committed
@@ -31,6 +31,8 @@ def study(jobs: int, threads: int, args, work: str) -> float:
            '--seeds', *map(str, args.seeds)]
     if args.data_root:
         cmd += ['--data-root', args.data_root]
+    if args.teacher_ckpt:
+        cmd += ['--teacher-ckpt', args.teacher_ckpt, '--allow-other-teacher']
     start = time.perf_counter()
     subprocess.run(cmd, cwd=REPO, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - start
@@ -40,6 +42,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--teacher-cache', required=True)
     parser.add_argument('--data-root')
+    parser.add_argument('--teacher-ckpt',
+                        help='default: the full preset\'s committed teacher')
     parser.add_argument('--epochs', type=int, default=1)
     parser.add_argument('--methods', nargs='+', default=['ens3'])
     parser.add_argument('--seeds', type=int, nargs='+', default=[10, 20])

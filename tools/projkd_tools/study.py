@@ -711,6 +711,8 @@ def run_pending(args, pending: List[Tuple], results: Dict,
 def run_study(args) -> int:
     """Train what is missing, then write the table, results.json and the
     accuracy curves to ``args.work_dir``."""
+    from mmengine.config import Config
+
     from projkd_mm.datasets import DEBIAN_FASHION_MNIST, prepare_idx_dataset
     from projkd_mm.datasets.idx_files import check_idx_file
     from projkd_mm.utils.export import export_submodel
@@ -761,7 +763,10 @@ def run_study(args) -> int:
         results['params'] = earlier.get('params', {})
     start = time.time()
 
-    if preset.teacher_ckpt and not args.teacher_ckpt:
+    needs_teacher = args.report_only or any(
+        'teacher' in Config.fromfile(osp.join(
+            CONFIGS, preset.methods[name][0])).model for name in args.methods)
+    if preset.teacher_ckpt and not args.teacher_ckpt and needs_teacher:
         # The preset's committed teacher: never trained again.
         args.teacher_ckpt = osp.join(REPO, preset.teacher_ckpt)
         if not osp.isfile(args.teacher_ckpt):
@@ -787,6 +792,9 @@ def run_study(args) -> int:
         results['teacher'] = (json.load(open(teacher_log))
                               if osp.isfile(teacher_log) else None)
         args.methods = []
+    elif preset.teacher_ckpt and not needs_teacher:
+        # The student alone (e.g. the schedule search): no teacher at all.
+        results['teacher'] = None
     elif args.teacher_ckpt:
         # A given teacher is never retrained or overwritten; its accuracy
         # on this run's validation split is read from the first distillation
@@ -816,7 +824,7 @@ def run_study(args) -> int:
     if results['teacher'] is not None and teacher_sha:
         results['teacher'].setdefault('sha256', teacher_sha)
     cache = (ensure_cache(args, preset, data_root, teacher_ckpt, work_dir)
-             if args.methods else None)
+             if args.methods and needs_teacher else None)
 
     pending = []
     for name in args.methods:

@@ -383,3 +383,19 @@ def test_full_preset_end_to_end_with_cache_jobs_and_results_file(
                    '--methods', 'student', 'ens3', timeout=900).stdout
     assert '[ens3 seed 10] done earlier, kept' in out
     assert '[cache] using' in out
+
+
+def test_full_preset_student_alone_needs_no_teacher_nor_cache(tmp_path,
+                                                              digits_root):
+    # The schedule search: the student alone on the held-out split, whether
+    # or not the committed teacher is in the checkout.
+    args = args_of('--preset', 'full', '--data-root', digits_root,
+                   '--work-dir', str(tmp_path), '--holdout', '--epochs', '1',
+                   '--methods', 'student', '--seeds', '10', '--threads', '1')
+    assert study.run_study(args) == 0
+    assert not (tmp_path / 'teacher_cache').exists()
+    results = json.load(open(tmp_path / 'results.json'))
+    (run, ) = results['methods']['student']
+    assert run['host']['threads'] == 1 and len(run['curve']) == 1
+    assert 'a cosine schedule of 1 epochs' in \
+        (tmp_path / 'results.md').read_text()

@@ -399,3 +399,11 @@ def test_full_preset_student_alone_needs_no_teacher_nor_cache(tmp_path,
     assert run['host']['threads'] == 1 and len(run['curve']) == 1
     assert 'a cosine schedule of 1 epochs' in \
         (tmp_path / 'results.md').read_text()
+
+
+def test_full_preset_runs_one_run_per_core_by_default():
+    # Measured (benchmarks/study_jobs.py): two one-thread runs at once beat
+    # one two-thread run after another on 2 cores.
+    assert args_of('--preset', 'full').jobs == (os.cpu_count() or 1)
+    assert args_of('--preset', 'short').jobs == 1
+    assert args_of('--preset', 'full', '--jobs', '1').jobs == 1

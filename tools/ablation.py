@@ -19,7 +19,9 @@ missing; --teacher-cache DIR, --no-teacher-cache). Its results file is
 docs/results/study_fashion_mnist.json (with .md and .png beside it),
 rewritten after every run and resumed from; every run records its CPU,
 torch version, threads and wall time. --jobs N runs N runs at once, each
-with --threads torch threads (default: the cores shared out).
+with --threads torch threads (default for this preset: one run per core,
+one thread each; measured faster than one run at a time with all cores,
+benchmarks/study_jobs.py).
 
 --preset short: the same pair after 5 epochs of each config's step
 schedule, teacher trained by the tool (resnet20s2_15e_fmnist.py), seeds 10
@@ -43,6 +45,7 @@ dropped): use another --work-dir, or --archive-results to set the earlier
 study aside.
 """
 import argparse
+import os
 import os.path as osp
 import sys
 
@@ -111,8 +114,12 @@ def parse_args(argv=None) -> argparse.Namespace:
                         'WORK_DIR/teacher_cache, built when missing)')
     parser.add_argument('--no-teacher-cache', action='store_true',
                         help='full preset: run the teacher at every step')
-    parser.add_argument('--jobs', type=int, default=1,
-                        help='runs at once (default 1)')
+    parser.add_argument('--jobs', type=int,
+                        help='runs at once (default: the full preset one '
+                        'per core, each with one thread: 2 runs at once '
+                        'took 0.65x the time of 2 runs one after another '
+                        'with 2 threads on 2 cores, benchmarks/'
+                        'study_jobs.py; the other presets 1)')
     parser.add_argument('--threads', type=int,
                         help='torch threads of each run (default: the '
                         'cores / --jobs)')
@@ -144,6 +151,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                    if args.holdout else
                    f'at most {pool} (the training images of Fashion-MNIST)')
                 + '.')
+    if args.jobs is None:
+        args.jobs = (os.cpu_count() or 1) if args.preset == 'full' else 1
     if args.jobs < 1:
         parser.error(f'--jobs {args.jobs}: must be at least 1.')
     if args.threads is not None and args.threads < 1:

@@ -407,3 +407,44 @@ def test_full_preset_runs_one_run_per_core_by_default():
     assert args_of('--preset', 'full').jobs == (os.cpu_count() or 1)
     assert args_of('--preset', 'short').jobs == 1
     assert args_of('--preset', 'full', '--jobs', '1').jobs == 1
+
+
+def test_the_readme_section_is_replaced_between_its_lines_only(tmp_path):
+    readme = tmp_path / 'README.md'
+    readme.write_text(f'# top\n{study.README_BEGIN}\nold table\n'
+                      f'{study.README_END}\nrest\n')
+    assert study.write_readme_section(str(readme), '| new | table |\n')
+    assert readme.read_text() == (f'# top\n{study.README_BEGIN}\n'
+                                  f'| new | table |\n{study.README_END}\n'
+                                  'rest\n')
+    # Without both lines (or with the first twice) nothing is written.
+    for broken in (f'# top\n{study.README_END}\n{study.README_BEGIN}\n',
+                   f'{study.README_BEGIN}\n{study.README_BEGIN}\n'
+                   f'{study.README_END}\n', '# no markers\n'):
+        readme.write_text(broken)
+        assert not study.write_readme_section(str(readme), 'x')
+        assert readme.read_text() == broken
+
+
+def test_the_repository_readme_has_the_study_table_lines():
+    with open(osp.join(study.REPO, 'README.md')) as f:
+        readme = f.read()
+    assert readme.count(study.README_BEGIN) == 1
+    assert readme.index(study.README_BEGIN) < readme.index(study.README_END)
+
+
+def test_a_row_still_running_says_how_many_of_its_seeds_it_has():
+    args = args_of('--preset', 'full')
+    runs = [dict(seed=s, final=90.0 + s / 100, best=90.5, seconds=60.0)
+            for s in (10, 20)]
+    results = dict(methods={'ens3': runs, 'srd': runs}, params={},
+                   teacher=None)
+    rows = study.table(results, args, study.FULL).splitlines()
+    assert rows[0].startswith('| method | seeds | final top-1 (test)')
+    # ens3 runs on five seeds, SRD on three.
+    assert rows[2].startswith('| PEFD, ensemble q=3 | 2 of 5 | 90.15 +- ')
+    assert rows[3].split(' | ')[1] == '2 of 3'
+    done = dict(methods={'srd': runs + [dict(runs[0], seed=30)]},
+                params={}, teacher=None)
+    assert study.table(done, args, study.FULL).splitlines()[2].split(
+        ' | ')[1] == '3'

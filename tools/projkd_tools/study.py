@@ -452,9 +452,9 @@ def table(results: dict, args, preset: Preset) -> str:
     split = split_name(args)
     params = results.get('params', {})
     lines = [
-        f'| method | final top-1 ({split}) | best-epoch top-1 | '
+        f'| method | seeds | final top-1 ({split}) | best-epoch top-1 | '
         'parameters (student + training-only) | time / run |',
-        '|---|---|---|---|---|'
+        '|---|---|---|---|---|---|'
     ]
     for name, runs in results['methods'].items():
         final = mean_std([r['final'] for r in runs])
@@ -463,21 +463,49 @@ def table(results: dict, args, preset: Preset) -> str:
         count = params.get(name)
         size = ('n/a' if count is None else
                 f'{count["student"]:,} + {count["extra"]:,}')
-        lines.append(f'| {preset.methods[name][1]} | {final[0]:.2f} +- '
-                     f'{final[1]:.2f} | {best[0]:.2f} +- {best[1]:.2f} | '
-                     f'{size} | {secs / 60:.1f} min |')
+        # A row still running says how many of its seeds it has.
+        planned = len(preset.seeds_of(name, args.seeds))
+        seeds = (f'{len(runs)}' if len(runs) >= planned else
+                 f'{len(runs)} of {planned}')
+        lines.append(f'| {preset.methods[name][1]} | {seeds} | '
+                     f'{final[0]:.2f} +- {final[1]:.2f} | {best[0]:.2f} +- '
+                     f'{best[1]:.2f} | {size} | {secs / 60:.1f} min |')
     teacher = results['teacher']
     if teacher is None:
-        lines.append('| teacher (given checkpoint) | n/a | n/a | n/a | n/a |')
+        lines.append('| teacher (given checkpoint) | | n/a | n/a | n/a | '
+                     'n/a |')
     else:
         secs = ('given checkpoint' if teacher['seconds'] is None else
                 f'{teacher["seconds"] / 60:.1f} min')
         count = params.get('teacher')
         size = 'n/a' if count is None else f'{count["student"]:,}'
-        lines.append(f'| {preset.teacher_label} | '
+        lines.append(f'| {preset.teacher_label} | | '
                      f'{teacher["final"]:.2f} | {teacher["best"]:.2f} | '
                      f'{size} | {secs} |')
     return '\n'.join(lines)
+
+
+#: The README's copy of the converged study's table lies between these
+#: lines; ``--preset full`` rewrites it whenever it writes the table.
+README_BEGIN = ('<!-- study table: written by python tools/ablation.py '
+                '--preset full --report-only -->')
+README_END = '<!-- end of the study table -->'
+
+
+def write_readme_section(path: str, text: str) -> bool:
+    """Replace what lies between README_BEGIN and README_END in ``path``
+    by ``text``; False (and the file untouched) where it has no such
+    pair of lines."""
+    with open(path) as f:
+        readme = f.read()
+    begin, end = readme.find(README_BEGIN), readme.find(README_END)
+    if begin < 0 or end < begin or readme.count(README_BEGIN) != 1:
+        return False
+    begin += len(README_BEGIN)
+    from projkd_mm.fileio import atomic_write
+    atomic_write(path, readme[:begin] + '\n' + text.strip() + '\n' +
+                 readme[end:])
+    return True
 
 
 def plot(results: dict, path: str, preset: Preset) -> None:
@@ -903,6 +931,17 @@ def run_study(args) -> int:
         curves = osp.splitext(results_file)[0] + '.png'
     with open(report, 'w') as f:
         f.write(header + markdown + '\n')
+    if preset.results and results_file == osp.join(REPO, preset.results):
+        # The published study: the README shows its table too.
+        summary = (
+            f'Fashion-MNIST, {size:,} training images, {schedule}, top-1 on '
+            f'the 10,000 test images, mean +- std over seeds;{total} '
+            f'Regenerate: `{results["command"]}` (`--report-only` rewrites '
+            'this from the results file).\n\n')
+        readme = osp.join(REPO, 'README.md')
+        if not write_readme_section(readme, summary + markdown):
+            print(f'warning: {readme} has no "{README_BEGIN}" ... '
+                  f'"{README_END}" lines: its table was not updated.')
     plot(results, curves, preset)
     print('\n' + header + markdown)
     print(f'\nResults: {results_file}, {report}, {curves} '

@@ -17,7 +17,7 @@ Two ways to use the table:
   <family>.py``, each defining ``<family>_recorder``, and set the
   recorders of ``configs/_base_/models/pefd_distill.py`` from them::
 
-      _base_ = ['./r34_r18_imagenet_ens3.py',
+      _base_ = ['./pefd_resnet34_resnet18_100e_in1k.py',
                 '../_base_/families/convnext.py',
                 '../_base_/families/resnet.py']
       model = dict(
@@ -324,8 +324,9 @@ def pefd_pair(teacher: dict,
         cfg.merge_from_dict(dict(model=pefd_pair(teacher=t, student=s)))
 
     MMEngine merges dicts key by key, so merged into a config that already
-    has models (e.g. ``configs/projkd/r34_r18_imagenet_ens3.py``) the new
-    models would be mixed with the old ones: there, assign them
+    has models (e.g. ``configs/projkd/imagenet/
+    pefd_resnet34_resnet18_100e_in1k.py``) the new models would be mixed
+    with the old ones: there, assign them
     (``cfg.model.teacher = t``, ``cfg.model.architecture = s``) and merge
     ``dict(model=dict(input_size=..., distiller=pefd_distiller(...)))``.
 

@@ -81,23 +81,23 @@ class Preset:
         return seeds if own is None else [s for s in seeds if s in own]
 
 
-_QUICK_PEFD = 'pefd_ens3_resnet14_resnet8_10e_fmnist.py'
+_QUICK_PEFD = 'pefd_resnet14_resnet8_10e_fmnist.py'
 QUICK = Preset(
     name='quick',
     teacher='resnet14_10e_fmnist.py',
     teacher_label='teacher ResNet-14 (reference)',
     methods={
         'student': Method('resnet8_10e_fmnist.py', 'student alone (CE)'),
-        'kd': Method('kd_hinton_resnet14_resnet8_10e_fmnist.py',
+        'kd': Method('kd-hinton_resnet14_resnet8_10e_fmnist.py',
                      'logit KD (T=4, CE 1 + KL 1)'),
-        'noproj': Method('pefd_noproj_resnet14_resnet8_10e_fmnist.py',
+        'noproj': Method('pefd-noproj_resnet14_resnet8_10e_fmnist.py',
                          'feature matching, no projector'),
-        'ens1': Method('pefd_ens1_resnet14_resnet8_10e_fmnist.py',
+        'ens1': Method('pefd-q1_resnet14_resnet8_10e_fmnist.py',
                        'one projector'),
         'ens2': Method(_QUICK_PEFD, 'ensemble q=2', projectors(2)),
         'ens3': Method(_QUICK_PEFD, 'ensemble q=3'),
         'ens4': Method(_QUICK_PEFD, 'ensemble q=4', projectors(4)),
-        'ens3_kd': Method('pefd_ens3_kd_resnet14_resnet8_10e_fmnist.py',
+        'ens3_kd': Method('pefd-kd_resnet14_resnet8_10e_fmnist.py',
                           'ensemble q=3 + logit KD'),
         # The teacher's precision (the rows above: teacher_dtype='auto').
         'ens3_fp32teacher': Method(_QUICK_PEFD, 'ensemble q=3, teacher fp32',
@@ -111,7 +111,7 @@ QUICK = Preset(
     default_seeds=[0, 1, 2])
 
 _PAIR = 'resnet20s2_resnet8s2'
-_PEFD = f'pefd_ens3_{_PAIR}_5e_fmnist.py'
+_PEFD = f'pefd_{_PAIR}_5e_fmnist.py'
 SHORT = Preset(
     name='short',
     teacher='resnet20s2_15e_fmnist.py',
@@ -120,36 +120,36 @@ SHORT = Preset(
         'student': Method('resnet8s2_5e_fmnist.py', 'student alone (CE)'),
         'kd': Method(f'kd_{_PAIR}_5e_fmnist.py',
                      'logit KD (CE 0.1 + KL 0.9)'),
-        'kd1proj': Method(f'kd1proj_{_PAIR}_5e_fmnist.py',
+        'kd1proj': Method(f'kd-1proj_{_PAIR}_5e_fmnist.py',
                           'logit KD through a logit projector'),
-        'noproj': Method(f'pefd_noproj_{_PAIR}_5e_fmnist.py',
+        'noproj': Method(f'pefd-noproj_{_PAIR}_5e_fmnist.py',
                          'feature matching, no projector'),
-        'ens1': Method(f'pefd_ens1_{_PAIR}_5e_fmnist.py', 'one projector'),
+        'ens1': Method(f'pefd-q1_{_PAIR}_5e_fmnist.py', 'one projector'),
         'ens2': Method(_PEFD, 'ensemble q=2', projectors(2)),
         'ens3': Method(_PEFD, 'ensemble q=3'),
         'ens4': Method(_PEFD, 'ensemble q=4', projectors(4)),
         'ens8': Method(_PEFD, 'ensemble q=8', projectors(8)),
-        'ens3_kd': Method(f'pefd_ens3_kd_{_PAIR}_5e_fmnist.py',
+        'ens3_kd': Method(f'pefd-kd_{_PAIR}_5e_fmnist.py',
                           'ensemble q=3 + logit KD'),
         'ens3_fp32teacher': Method(
             _PEFD, 'ensemble q=3, teacher fp32 (exact)', TEACHER_FP32),
         'ens3_bf16teacher': Method(
             _PEFD, 'ensemble q=3, teacher bf16 + channels_last',
             TEACHER_BF16),
-        'ens3_stage2': Method(f'pefd_ens3_stage2_{_PAIR}_5e_fmnist.py',
+        'ens3_stage2': Method(f'pefd-stage2_{_PAIR}_5e_fmnist.py',
                               'ensemble q=3, penultimate + stage 2'),
         # The pair whose widths differ (student ends in 32 channels).
         'w32_student': Method('resnet8s2w32_5e_fmnist.py',
                               'narrow student (32-d) alone (CE)'),
-        'w32_ens1': Method(f'pefd_ens1_{_PAIR}w32_5e_fmnist.py',
+        'w32_ens1': Method(f'pefd-q1_{_PAIR}w32_5e_fmnist.py',
                            'narrow student, one projector 32 -> 64'),
-        'w32_ens3': Method(f'pefd_ens3_{_PAIR}w32_5e_fmnist.py',
+        'w32_ens3': Method(f'pefd_{_PAIR}w32_5e_fmnist.py',
                            'narrow student, ensemble q=3 32 -> 64'),
         # The heterogeneous pair: the same CNN teacher, a tiny ViT student.
-        'vit_student': Method('vit4_5e_fmnist.py', 'ViT student alone (CE)'),
-        'vit_kd': Method('kd_resnet20s2_vit4_5e_fmnist.py',
+        'vit_student': Method('vit-p4_5e_fmnist.py', 'ViT student alone (CE)'),
+        'vit_kd': Method('kd_resnet20s2_vit-p4_5e_fmnist.py',
                          'ViT student, logit KD (CE 0.1 + KL 0.9)'),
-        'vit_ens3': Method('pefd_ens3_resnet20s2_vit4_5e_fmnist.py',
+        'vit_ens3': Method('pefd_resnet20s2_vit-p4_5e_fmnist.py',
                            'ViT student, ensemble q=3'),
     },
     # Run in this order (the paper's main claims first, so a partial study
@@ -211,17 +211,17 @@ def cosine_schedule(epochs: int) -> Dict[str, object]:
 FIVE_SEEDS = [10, 20, 30, 40, 50]
 FULL = Preset(
     name='full',
-    teacher='resnet20s2_cos30_fmnist.py',
+    teacher='resnet20s2_coslr-30e_fmnist.py',
     teacher_label='teacher ResNet-20, stride-2 stem (committed checkpoint)',
     methods={
         'student': Method('resnet8s2_5e_fmnist.py', 'student alone (CE)'),
         'kd': Method(f'kd_{_PAIR}_5e_fmnist.py',
                      'logit KD (CE 0.1 + KL 0.9)'),
-        'noproj': Method(f'pefd_noproj_{_PAIR}_5e_fmnist.py',
+        'noproj': Method(f'pefd-noproj_{_PAIR}_5e_fmnist.py',
                          'feature matching, no projector'),
-        'ens1': Method(f'pefd_ens1_{_PAIR}_5e_fmnist.py', 'one projector'),
+        'ens1': Method(f'pefd-q1_{_PAIR}_5e_fmnist.py', 'one projector'),
         'ens3': Method(_PEFD, 'PEFD, ensemble q=3'),
-        'ens3_kd': Method(f'pefd_ens3_kd_{_PAIR}_5e_fmnist.py',
+        'ens3_kd': Method(f'pefd-kd_{_PAIR}_5e_fmnist.py',
                           'ensemble q=3 + logit KD'),
         'ens8': Method(_PEFD, 'ensemble q=8', projectors(8)),
         'srd': Method(f'srd_{_PAIR}_5e_fmnist.py',
@@ -235,11 +235,12 @@ FULL = Preset(
            'srd': FIVE_SEEDS[:3]},
     teacher_ckpt='checkpoints/fashion_mnist/resnet20s2_cos30_fmnist.pth',
     # python tools/train.py configs/projkd/fashion_mnist/
-    #   resnet20s2_cos30_fmnist.py --cfg-options randomness.seed=0, exported
-    # (tools/export_student.py CKPT OUT --prefix none --no-config): 94.25 %.
+    #   resnet20s2_coslr-30e_fmnist.py --cfg-options randomness.seed=0,
+    # exported (tools/export_student.py CKPT OUT --prefix none --no-config):
+    # 94.25 %.
     teacher_sha256='f27d0d06bd6ec9b78171a32885385ab88cbe497fa070d1f9cc113dca849d05b8',
     results='docs/results/study_fashion_mnist.json',
-    cache_config=f'pefd_ens3_kd_{_PAIR}_5e_fmnist.py',
+    cache_config=f'pefd-kd_{_PAIR}_5e_fmnist.py',
     claims=[
         ('projector > no projector', 'ens1', 'noproj', 'greater'),
         ('ensemble (q=3) >= one projector', 'ens3', 'ens1', 'greater'),

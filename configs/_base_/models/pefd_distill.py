@@ -50,7 +50,7 @@ noproj_mappings = dict(
 
 # Logit KD (Hinton et al., 2015) with mmrazor's KLDivergence, T = 4
 # (scaled by T^2), weight 1 on top of cross-entropy x 1: Hinton's weights,
-# the `*_kd_hinton*` variants. Use as
+# the `kd-hinton_*` configs. Use as
 #   distiller=dict(_delete_=True, **_base_.kd_distiller)
 kd_distiller = dict(
     type='CheckedConfigurableDistiller',

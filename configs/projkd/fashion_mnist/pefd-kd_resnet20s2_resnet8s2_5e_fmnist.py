@@ -1,6 +1,6 @@
 # Ensemble of 3 projectors plus logit KD: the PEFD loss (weight 25 on
 # 1 - cos) and KL(T=4) x 0.9 on top of cross-entropy x 1.
-_base_ = './pefd_ens3_resnet20s2_resnet8s2_5e_fmnist.py'
+_base_ = './pefd_resnet20s2_resnet8s2_5e_fmnist.py'
 
 model = dict(
     distiller=dict(

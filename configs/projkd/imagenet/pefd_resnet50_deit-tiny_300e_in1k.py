@@ -18,10 +18,10 @@
 _base_ = [
     'mmpretrain::_base_/datasets/imagenet_bs64_swin_224.py',
     'mmpretrain::_base_/schedules/imagenet_bs1024_adamw_swin.py',
-    '../_base_/projkd_runtime.py',
-    '../_base_/models/pefd_distill.py',
-    '../_base_/families/resnet.py',
-    '../_base_/families/vit.py',
+    '../../_base_/projkd_runtime.py',
+    '../../_base_/models/pefd_distill.py',
+    '../../_base_/families/resnet.py',
+    '../../_base_/families/vit.py',
 ]
 
 # mmpretrain model zoo ResNet50 (76.55% top-1). Offline: download it and pass

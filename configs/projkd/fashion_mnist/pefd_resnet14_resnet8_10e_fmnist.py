@@ -1,6 +1,6 @@
 # Projector-ensemble feature distillation (Chen et al., NeurIPS 2022) on
 # Fashion-MNIST: the same algorithm, recorders and loss as
-# configs/projkd/r34_r18_imagenet_ens3.py, sized for 2 CPU cores.
+# configs/projkd/imagenet/pefd_resnet34_resnet18_100e_in1k.py, sized for 2 CPU cores.
 _base_ = [
     '../../_base_/models/fashion_mnist_resnets.py',
     '../../_base_/datasets/fashion_mnist_bs128.py',

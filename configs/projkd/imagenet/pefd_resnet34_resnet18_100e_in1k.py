@@ -7,8 +7,8 @@
 _base_ = [
     'mmpretrain::_base_/datasets/imagenet_bs32.py',
     'mmpretrain::_base_/schedules/imagenet_bs256.py',
-    '../_base_/projkd_runtime.py',
-    '../_base_/models/pefd_distill.py',
+    '../../_base_/projkd_runtime.py',
+    '../../_base_/models/pefd_distill.py',
 ]
 
 # mmpretrain model zoo ResNet34 (73.62% top-1). Offline: download it and pass

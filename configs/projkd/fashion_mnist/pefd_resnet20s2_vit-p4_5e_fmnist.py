@@ -3,9 +3,9 @@
 # feature is its class token, recorded at `backbone` (data_idx 0;
 # ../../_base_/families/vit.py); the projector widths (64 -> 64) are
 # inferred by the dry run on model.input_size. Optimizer as
-# vit4_5e_fmnist.py.
+# vit-p4_5e_fmnist.py.
 _base_ = [
-    './pefd_ens3_resnet20s2_resnet8s2_5e_fmnist.py',
+    './pefd_resnet20s2_resnet8s2_5e_fmnist.py',
     '../../_base_/families/vit.py',
 ]
 

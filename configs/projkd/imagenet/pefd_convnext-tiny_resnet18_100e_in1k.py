@@ -1,6 +1,6 @@
 # Projector-ensemble feature distillation (Chen et al., NeurIPS 2022),
 # ImageNet-1k, ConvNeXt-T teacher -> ResNet-18 student: a pair of two
-# families, with the recipe of ./r34_r18_imagenet_ens3.py (SGD lr 0.1,
+# families, with the recipe of ./pefd_resnet34_resnet18_100e_in1k.py (SGD lr 0.1,
 # momentum 0.9, wd 1e-4, 100 epochs, x0.1 at 30/60/90, total batch 256).
 # The recorders come from the family bases (configs/_base_/families/): the
 # teacher's feature is the ConvNeXt backbone's pooled, normed vector (768),
@@ -8,9 +8,9 @@
 # one dry forward pass on model.input_size finds them at build time and the
 # log says "projector: 512 -> 768, 3 members (inferred ...)".
 _base_ = [
-    './r34_r18_imagenet_ens3.py',
-    '../_base_/families/convnext.py',
-    '../_base_/families/resnet.py',
+    './pefd_resnet34_resnet18_100e_in1k.py',
+    '../../_base_/families/convnext.py',
+    '../../_base_/families/resnet.py',
 ]
 
 # mmpretrain model zoo ConvNeXt-T (convnext-tiny_32xb128_in1k, 82.14% top-1,

@@ -1,6 +1,6 @@
 # Ablation: direct normalised feature matching, no projector. ResNet18 and
 # ResNet34 both have 512-d penultimate features, so no connector is needed.
-_base_ = './r34_r18_imagenet_ens3.py'
+_base_ = './pefd_resnet34_resnet18_100e_in1k.py'
 
 model = dict(
     distiller=dict(

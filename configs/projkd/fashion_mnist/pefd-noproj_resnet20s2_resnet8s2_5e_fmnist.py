@@ -1,6 +1,6 @@
 # Ablation: direct normalised feature matching, no projector (both
 # networks end in 64 channels).
-_base_ = './pefd_ens3_resnet14_resnet8_10e_fmnist.py'
+_base_ = './pefd_resnet20s2_resnet8s2_5e_fmnist.py'
 
 model = dict(
     distiller=dict(

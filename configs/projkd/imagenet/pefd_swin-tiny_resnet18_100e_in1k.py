@@ -1,12 +1,12 @@
 # Projector-ensemble feature distillation, ImageNet-1k, Swin-T teacher ->
 # ResNet-18 student: a transformer teacher for a CNN student, with the
-# recipe of ./r34_r18_imagenet_ens3.py. The teacher's feature is its GAP
+# recipe of ./pefd_resnet34_resnet18_100e_in1k.py. The teacher's feature is its GAP
 # neck's output (768; ../_base_/families/swin.py), the student's its neck's
 # (512); the projector widths are inferred by the dry run on
 # model.input_size ("projector: 512 -> 768, 3 members").
 _base_ = [
-    './convnext-t_r18_imagenet_ens3.py',
-    '../_base_/families/swin.py',
+    './pefd_convnext-tiny_resnet18_100e_in1k.py',
+    '../../_base_/families/swin.py',
 ]
 
 model = dict(

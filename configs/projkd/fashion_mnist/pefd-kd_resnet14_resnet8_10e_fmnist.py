@@ -1,6 +1,6 @@
 # Ensemble of 3 projectors plus logit KD (T = 4, weight 1): both loss terms
 # of configs/_base_/models/pefd_distill.py in one distiller.
-_base_ = './pefd_ens3_resnet14_resnet8_10e_fmnist.py'
+_base_ = './pefd_resnet14_resnet8_10e_fmnist.py'
 
 model = dict(
     distiller=dict(

@@ -1,5 +1,6 @@
-# Ensemble of 3 projectors plus logit KD: the PEFD loss (weight 25 on
-# 1 - cos) and KL(T=4) x 0.9 on top of cross-entropy x 1.
+# Ensemble of 3 projectors plus logit KD: the PEFD loss and KL(T=4) x 0.9
+# (kd_distiller_reference of ../../_base_/models/pefd_distill.py) on top of
+# cross-entropy x 1.
 _base_ = './pefd_resnet20s2_resnet8s2_5e_fmnist.py'
 
 model = dict(

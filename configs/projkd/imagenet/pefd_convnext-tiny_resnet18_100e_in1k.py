@@ -1,14 +1,13 @@
 # Projector-ensemble feature distillation (Chen et al., NeurIPS 2022),
 # ImageNet-1k, ConvNeXt-T teacher -> ResNet-18 student: a pair of two
-# families, with the recipe of ./pefd_resnet34_resnet18_100e_in1k.py (SGD lr 0.1,
-# momentum 0.9, wd 1e-4, 100 epochs, x0.1 at 30/60/90, total batch 256).
+# families, on the paper's recipe (../../_base_/recipes/pefd_100e_in1k.py).
 # The recorders come from the family bases (configs/_base_/families/): the
 # teacher's feature is the ConvNeXt backbone's pooled, normed vector (768),
 # the student's the ResNet neck's (512). The projector widths are left out:
 # one dry forward pass on model.input_size finds them at build time and the
 # log says "projector: 512 -> 768, 3 members (inferred ...)".
 _base_ = [
-    './pefd_resnet34_resnet18_100e_in1k.py',
+    '../../_base_/recipes/pefd_100e_in1k.py',
     '../../_base_/families/convnext.py',
     '../../_base_/families/resnet.py',
 ]
@@ -19,9 +18,15 @@ _base_ = [
 # --cfg-options model.teacher_ckpt=/path/convnext-tiny_32xb128_in1k.pth
 
 model = dict(
-    input_size=(3, 224, 224),
-    # mmpretrain's convnext-tiny model (its training-only Mixup/CutMix and
-    # label smoothing do not apply to a frozen teacher).
+    # torchvision's ResNet-18, as the reference's student (no
+    # zero-initialised last BN of each residual block).
+    architecture=dict(
+        backbone=dict(type='ResNet', depth=18, num_stages=4,
+                      out_indices=(3, ), style='pytorch',
+                      zero_init_residual=False),
+        head=dict(in_channels=512)),
+    # mmpretrain's convnext-tiny model, which has no neck (its training-only
+    # Mixup/CutMix and label smoothing do not apply to a frozen teacher).
     teacher=dict(
         _delete_=True,
         _scope_='mmpretrain',

@@ -42,8 +42,8 @@ from projkd_mm import zoo  # noqa: E402
 # The two pairs of docs/benchmarks.md, their configs from the zoo table.
 PAIRS = {
     'r34_r18': dict(
-        config='configs/projkd/' + zoo.imagenet_pair('ResNet34',
-                                                     'ResNet18').config,
+        config='configs/projkd/imagenet/' + zoo.imagenet_pair(
+            'ResNet34', 'ResNet18').config,
         image_size=224),
     'r32x4_r8x4': dict(
         config='configs/projkd/cifar100/' + zoo.cifar_pair(
@@ -52,7 +52,7 @@ PAIRS = {
     # The full Fashion-MNIST study's pair (grey 28x28 images).
     'fmnist_study': dict(
         config='configs/projkd/fashion_mnist/'
-        'pefd_ens3_resnet20s2_resnet8s2_5e_fmnist.py',
+        'pefd_resnet20s2_resnet8s2_5e_fmnist.py',
         image_size=28, channels=1),
 }
 

@@ -36,7 +36,7 @@ sys.path.append(osp.join(REPO, 'tools'))
 
 DEFAULT_CONFIG = osp.join(
     REPO, 'configs/projkd/fashion_mnist/'
-    'pefd_ens3_resnet20s2_resnet8s2_5e_fmnist.py')
+    'pefd_resnet20s2_resnet8s2_5e_fmnist.py')
 
 
 def load(args, **options):

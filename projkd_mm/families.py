@@ -15,13 +15,15 @@ Two ways to use the table:
 
 - **Configs** inherit one base per family, ``configs/_base_/families/
   <family>.py``, each defining ``<family>_recorder``, and set the
-  recorders of ``configs/_base_/models/pefd_distill.py`` from them::
+  recorders of ``configs/_base_/models/pefd_distill.py`` from them
+  (``configs/projkd/imagenet/pefd_convnext-tiny_resnet18_100e_in1k.py``)::
 
-      _base_ = ['./r34_r18_imagenet_ens3.py',
-                '../_base_/families/convnext.py',
-                '../_base_/families/resnet.py']
+      _base_ = ['../../_base_/recipes/pefd_100e_in1k.py',
+                '../../_base_/families/convnext.py',
+                '../../_base_/families/resnet.py']
       model = dict(
-          input_size=(3, 224, 224),  # the projector widths are inferred
+          architecture=..., teacher=...,  # the two classifiers
+          # the recipe's input_size: the projector widths are inferred
           distiller=dict(
               teacher_recorders=dict(feat=_base_.convnext_recorder),
               student_recorders=dict(feat=_base_.resnet_recorder),
@@ -324,8 +326,9 @@ def pefd_pair(teacher: dict,
         cfg.merge_from_dict(dict(model=pefd_pair(teacher=t, student=s)))
 
     MMEngine merges dicts key by key, so merged into a config that already
-    has models (e.g. ``configs/projkd/r34_r18_imagenet_ens3.py``) the new
-    models would be mixed with the old ones: there, assign them
+    has models (e.g. ``configs/projkd/imagenet/
+    pefd_resnet34_resnet18_100e_in1k.py``) the new models would be mixed
+    with the old ones: there, assign them
     (``cfg.model.teacher = t``, ``cfg.model.architecture = s``) and merge
     ``dict(model=dict(input_size=..., distiller=pefd_distiller(...)))``.
 

@@ -154,22 +154,22 @@ CIFAR100_PAIRS: Tuple[CifarPair, ...] = (
               'resnet8x4', 0.05, 79.42, 72.50, 73.33, 73.50, 75.51),
     CifarPair('pefd_vgg13_vgg8_240e_cifar100.py', 'vgg13', 'vgg8', 0.05,
               74.64, 70.36, 72.98, 71.02, 73.94),
-    CifarPair('pefd_resnet50_mobilenetv2_240e_cifar100.py', 'ResNet50',
+    CifarPair('pefd_resnet50_mobilenet-v2_240e_cifar100.py', 'ResNet50',
               'MobileNetV2', 0.01, 79.34, 64.60, 67.35, 63.16, 69.11),
-    CifarPair('pefd_resnet32x4_shufflev1_240e_cifar100.py', 'resnet32x4',
+    CifarPair('pefd_resnet32x4_shufflenet-v1_240e_cifar100.py', 'resnet32x4',
               'ShuffleV1', 0.01, 79.42, 70.50, 74.07, 73.59, 75.11),
-    CifarPair('pefd_resnet32x4_shufflev2_240e_cifar100.py', 'resnet32x4',
+    CifarPair('pefd_resnet32x4_shufflenet-v2_240e_cifar100.py', 'resnet32x4',
               'ShuffleV2', 0.01, 79.42, 71.82, 74.45, 73.54, 75.65),
-    CifarPair('pefd_wrn-40-2_shufflev1_240e_cifar100.py', 'wrn_40_2',
+    CifarPair('pefd_wrn-40-2_shufflenet-v1_240e_cifar100.py', 'wrn_40_2',
               'ShuffleV1', 0.01, 75.61, 70.50, 74.83, 73.73, 76.05),
-    CifarPair('pefd_vgg13_mobilenetv2_240e_cifar100.py', 'vgg13',
+    CifarPair('pefd_vgg13_mobilenet-v2_240e_cifar100.py', 'vgg13',
               'MobileNetV2', 0.01, 74.64, 64.60, 67.37, 64.14, 69.73),
 )
 
 
 class ImagenetPair(NamedTuple):
     """An ImageNet-1k pair of the paper and published top-1 anchors."""
-    configs: str  # under configs/projkd/, with {variants}
+    configs: str  # under configs/projkd/imagenet/, with {variants}
     config: str  # the ensemble (q=3) config of those
     teacher: str  # display name
     student: str
@@ -179,13 +179,14 @@ class ImagenetPair(NamedTuple):
 
 
 IMAGENET_PAIRS: Tuple[ImagenetPair, ...] = (
-    ImagenetPair('r34_r18_imagenet_{ens3,ens1,noproj,kd}.py',
-                 'r34_r18_imagenet_ens3.py', 'ResNet34',
-                 'ResNet18', 512, 512,
-                 'KD 71.03-71.81, DKD 71.37-71.70, DIST 71.61'),
-    ImagenetPair('r50_mbv1_imagenet_{ens3,ens1,kd}.py',
-                 'r50_mbv1_imagenet_ens3.py', 'ResNet50',
-                 'MobileNetV1', 1024, 2048, 'KD 70.50, DKD 72.05, DOT 73.09'),
+    ImagenetPair(
+        '{pefd,pefd-q1,pefd-noproj,kd}_resnet34_resnet18_100e_in1k.py',
+        'pefd_resnet34_resnet18_100e_in1k.py', 'ResNet34', 'ResNet18', 512,
+        512, 'KD 71.03-71.81, DKD 71.37-71.70, DIST 71.61'),
+    ImagenetPair(
+        '{pefd,pefd-q1,kd}_resnet50_mobilenet-v1_100e_in1k.py',
+        'pefd_resnet50_mobilenet-v1_100e_in1k.py', 'ResNet50', 'MobileNetV1',
+        1024, 2048, 'KD 70.50, DKD 72.05, DOT 73.09'),
 )
 
 
@@ -231,7 +232,8 @@ def cifar_pairs_table() -> str:
 def imagenet_pairs_table() -> str:
     """docs/model_zoo.md: the ImageNet pairs."""
     return _markdown(
-        ('config (`configs/projkd/`)', 'teacher -> student', 'feature dims',
+        ('config (`configs/projkd/imagenet/`)', 'teacher -> student',
+         'feature dims',
          'teacher checkpoint', 'top-1 anchors'),
         [(f'`{p.configs}`', f'{p.teacher} -> {p.student}',
           f'{p.student_dim} -> {p.teacher_dim}',
@@ -261,7 +263,7 @@ def readme_pairs_table() -> str:
                                           p.kd, p.crd)))
          for p in CIFAR100_PAIRS] +
         [(f'{p.teacher} -> {p.student}', f'{p.student_dim} -> '
-          f'{p.teacher_dim}', f'`{p.configs}`', p.anchors)
+          f'{p.teacher_dim}', f'`imagenet/{p.configs}`', p.anchors)
          for p in IMAGENET_PAIRS])
 
 

@@ -21,7 +21,7 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 # The tools' support package (tools/projkd_tools), as the tools see it.
 sys.path.append(osp.join(REPO, 'tools'))
 FMNIST_DIR = osp.join(REPO, 'configs', 'projkd', 'fashion_mnist')
-PEFD_FMNIST = osp.join(FMNIST_DIR, 'pefd_ens3_resnet14_resnet8_10e_fmnist.py')
+PEFD_FMNIST = osp.join(FMNIST_DIR, 'pefd_resnet14_resnet8_10e_fmnist.py')
 
 torch.set_num_threads(min(2, torch.get_num_threads()))
 

@@ -191,7 +191,8 @@ def test_fp16_autocast_keeps_the_distill_loss_finite_on_large_features():
     from mmengine.config import Config
     from mmrazor.registry import MODELS
     cfg = Config.fromfile(
-        os.path.join(REPO, 'configs/projkd/r34_r18_imagenet_ens3.py'))
+        os.path.join(REPO, 'configs/projkd/imagenet/'
+                     'pefd_resnet34_resnet18_100e_in1k.py'))
     # The components live in mmrazor's registry, whatever scope an earlier
     # test left as the default.
     connector = MODELS.build(

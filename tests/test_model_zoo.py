@@ -77,8 +77,8 @@ REFERENCE_KEYS = {
 
 # config file -> (teacher arch, student arch), from the one zoo table.
 CIFAR_PAIRS = {p.config: (p.teacher, p.student) for p in CIFAR100_PAIRS}
-IMAGENET_CONFIGS = ['r50_mbv1_imagenet_ens3.py', 'r50_mbv1_imagenet_ens1.py',
-                    'r50_mbv1_imagenet_kd.py']
+IMAGENET_CONFIGS = [f'{method}_resnet50_mobilenet-v1_100e_in1k.py'
+                    for method in ('pefd', 'pefd-q1', 'kd')]
 
 
 def num_params(model: torch.nn.Module) -> int:
@@ -189,7 +189,7 @@ def test_cifar_pair_builds_and_distils(name, tmp_path):
 
 @pytest.mark.parametrize('name', IMAGENET_CONFIGS)
 def test_imagenet_r50_mbv1_config_builds_and_distils(name, tmp_path):
-    cfg = Config.fromfile(osp.join(REPO, 'configs/projkd', name))
+    cfg = Config.fromfile(osp.join(REPO, 'configs/projkd/imagenet', name))
     assert cfg.model.teacher_ckpt.endswith(
         'resnet50_8xb32_in1k_20210831-ea4938fc.pth')
     model = _build_with_local_teacher(cfg, tmp_path)
@@ -198,10 +198,11 @@ def test_imagenet_r50_mbv1_config_builds_and_distils(name, tmp_path):
     _distill_step(model, 64)
     assert _grad_norm(model.student.backbone.parameters()) > 0
     assert all(p.grad is None for p in model.teacher.parameters())
-    if name != 'r50_mbv1_imagenet_kd.py':
+    if not name.startswith('kd_'):
         projector = model.distiller.connectors['projector']
         assert (projector.in_channels, projector.out_channels) == (1024, 2048)
-        assert projector.num_projectors == (3 if 'ens3' in name else 1)
+        assert projector.num_projectors == (
+            3 if name.startswith('pefd_') else 1)
         assert _grad_norm(projector.parameters()) > 0
 
 
@@ -323,10 +324,10 @@ def test_every_cifar_config_is_a_zoo_pair():
     on_disk = {osp.basename(p) for p in glob.glob(
         osp.join(REPO, 'configs', 'projkd', 'cifar100', '*.py'))}
     # Variants that also distil an intermediate stage of a zoo pair.
-    variants = {p for p in on_disk if p.startswith('pefd_stage2_')}
+    variants = {p for p in on_disk if p.startswith('pefd-stage2_')}
     assert on_disk - variants == set(CIFAR_PAIRS)
     for variant in variants:
-        assert variant.replace('pefd_stage2_', 'pefd_') in CIFAR_PAIRS
+        assert variant.replace('pefd-stage2_', 'pefd_') in CIFAR_PAIRS
 
 
 @pytest.mark.parametrize('pair', CIFAR100_PAIRS, ids=lambda p: p.config)
@@ -368,17 +369,17 @@ def test_student_head_init_has_the_reference_statistics(config, head_init):
         assert not fc.bias.any()
 
 
-@pytest.mark.parametrize('config', ['r34_r18_imagenet_ens3.py',
-                                    'r50_mbv1_imagenet_ens3.py'])
+@pytest.mark.parametrize('config', ['pefd_resnet34_resnet18_100e_in1k.py',
+                                    'pefd_resnet50_mobilenet-v1_100e_in1k.py'])
 def test_imagenet_students_are_initialised_as_torchvision(config):
     """No zero-initialised last BN of the residual blocks, and the
     classifier keeps nn.Linear's init (torchvision's ResNet, PEFD's
     MobileNet)."""
-    cfg = Config.fromfile(osp.join(REPO, 'configs/projkd', config))
+    cfg = Config.fromfile(osp.join(REPO, 'configs/projkd/imagenet', config))
     torch.manual_seed(0)
     student = CLS_MODELS.build(cfg.model.architecture)
     student.init_weights()
-    if 'r34_r18' in config:
+    if 'resnet18' in config:
         for layer in (student.backbone.layer1, student.backbone.layer4):
             for block in layer:
                 assert bool((block.norm2.weight == 1).all())

@@ -40,7 +40,8 @@ def test_model_index_lists_every_config_once():
 
 
 def test_every_method_folder_has_a_readme_naming_its_configs():
-    for folder in ('projkd', 'projkd/cifar100', 'projkd/fashion_mnist'):
+    for folder in ('projkd', 'projkd/imagenet', 'projkd/cifar100',
+                   'projkd/fashion_mnist'):
         with open(osp.join(REPO, 'configs', folder, 'README.md')) as f:
             text = f.read()
         assert 'arxiv.org/abs/2210.15274' in text
@@ -79,7 +80,7 @@ def test_a_wheel_install_serves_its_configs_as_bases(tmp_path, digits_root,
     names = zipfile.ZipFile(wheel).namelist()
     assert 'projkd_mm/.mim/model-index.yml' in names
     assert ('projkd_mm/.mim/configs/projkd/fashion_mnist/'
-            'pefd_ens3_resnet14_resnet8_10e_fmnist.py') in names
+            'pefd_resnet14_resnet8_10e_fmnist.py') in names
     assert 'projkd_mm/.mim/configs/_base_/projkd_runtime.py' in names
 
     venv = tmp_path / 'venv'
@@ -99,7 +100,7 @@ def test_a_wheel_install_serves_its_configs_as_bases(tmp_path, digits_root,
     options = tiny_run_options(digits_root)
     (other / 'my_distill.py').write_text(textwrap.dedent(f'''
         _base_ = ['projkd_mm::projkd/fashion_mnist/'
-                  'pefd_ens3_resnet14_resnet8_10e_fmnist.py']
+                  'pefd_resnet14_resnet8_10e_fmnist.py']
         model = dict(teacher_ckpt={teacher_ckpt!r})
         work_dir = {str(tmp_path / 'work')!r}
         '''))

@@ -185,7 +185,7 @@ def losses_of(model, data):
 def test_config_is_the_authors_recipe_on_the_study_pair():
     cfg = Config.fromfile(SRD_FMNIST)
     pefd = Config.fromfile(
-        osp.join(FMNIST_DIR, 'pefd_ens3_resnet20s2_resnet8s2_5e_fmnist.py'))
+        osp.join(FMNIST_DIR, 'pefd_resnet20s2_resnet8s2_5e_fmnist.py'))
     for key in ('architecture', 'teacher', 'teacher_ckpt', 'input_size'):
         assert cfg.model[key] == pefd.model[key], key
     for key in ('train_dataloader', 'val_dataloader', 'optim_wrapper',

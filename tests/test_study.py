@@ -71,12 +71,42 @@ def test_regenerate_command_repeats_every_setting():
 
 def test_every_method_config_exists_and_differs():
     for preset in study.PRESETS.values():
-        configs = [c for c, _ in preset.methods.values()]
-        assert len(set(configs)) == len(configs)
+        rows = [(m.config, tuple(sorted(m.options.items())))
+                for m in preset.methods.values()]
+        assert len(set(rows)) == len(rows)
+        configs = [m.config for m in preset.methods.values()]
         for config in configs + [preset.teacher]:
             assert osp.isfile(osp.join(study.CONFIGS, config)), config
         for _, method, baseline, _ in preset.claims:
             assert {method, baseline} <= set(preset.methods)
+
+
+def _row_model(preset, name):
+    """The model a study row trains: its config with its cfg-options."""
+    from mmengine.config import Config
+    method = preset.methods[name]
+    cfg = Config.fromfile(osp.join(study.CONFIGS, method.config))
+    cfg.merge_from_dict(method.options)
+    return cfg.model
+
+
+def test_knob_rows_are_their_config_with_one_knob_turned():
+    # The teacher's precision: every config runs it 'auto' (channels_last);
+    # the exact control and the bf16 row force it.
+    for preset in (study.QUICK, study.SHORT):
+        for name, mode in (('ens3', ('auto', 'channels_last')),
+                           ('ens3_fp32teacher', ('fp32', 'contiguous')),
+                           ('ens3_bf16teacher', ('bf16', 'channels_last'))):
+            model = _row_model(preset, name)
+            assert (model.teacher_dtype,
+                    model.teacher_memory_format) == mode, name
+    # q, the size of the ensemble.
+    for preset, q in ((study.QUICK, 2), (study.QUICK, 4), (study.SHORT, 2),
+                      (study.SHORT, 4), (study.SHORT, 8), (study.FULL, 8)):
+        connectors = _row_model(preset, f'ens{q}').distiller.connectors
+        assert connectors.projector.num_projectors == q
+        assert preset.methods[f'ens{q}'].config == \
+            preset.methods['ens3'].config
 
 
 def runs(finals):

@@ -15,8 +15,8 @@ from projkd_mm.models.algorithms.width_inference import WidthInferenceError
 from projkd_mm.models.losses import FeatureMSELoss
 from projkd_mm.utils.build import build_model
 
-STAGE = f'{FMNIST_DIR}/pefd_ens3_stage2_resnet20s2_resnet8s2_5e_fmnist.py'
-NARROW = f'{FMNIST_DIR}/pefd_ens3_resnet20s2_resnet8s2w32_5e_fmnist.py'
+STAGE = f'{FMNIST_DIR}/pefd-stage2_resnet20s2_resnet8s2_5e_fmnist.py'
+NARROW = f'{FMNIST_DIR}/pefd_resnet20s2_resnet8s2w32_5e_fmnist.py'
 
 
 def config(path=PEFD_FMNIST, **model):

@@ -27,7 +27,7 @@ DEBIAN_FASHION_MNIST = '/usr/share/datasets/fashion-mnist'
 CONFIGS = osp.join(REPO, 'configs', 'projkd', 'fashion_mnist')
 TEACHER = osp.join(CONFIGS, 'resnet14_10e_fmnist.py')
 STUDENT = osp.join(CONFIGS, 'resnet8_10e_fmnist.py')
-DISTILLED = osp.join(CONFIGS, 'pefd_ens3_resnet14_resnet8_10e_fmnist.py')
+DISTILLED = osp.join(CONFIGS, 'pefd_resnet14_resnet8_10e_fmnist.py')
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -114,7 +114,8 @@ def main(argv=None) -> str:
     options = loader_options(results['data_root'], size)
     rows = {}
     for name in args.methods or list(results['methods']):
-        config = osp.join(CONFIGS, methods[name][0])
+        method = methods[name]
+        config = osp.join(CONFIGS, method.config)
         for run in results['methods'][name]:
             out_dir = osp.join(args.work_dir, 'similarity', name,
                                f'seed{run["seed"]}')
@@ -128,7 +129,8 @@ def main(argv=None) -> str:
                 argv_tool += ['--teacher-config',
                               osp.join(CONFIGS, preset.teacher)]
             argv_tool.append('--cfg-options')
-            argv_tool += [f'{k}={v}' for k, v in options.items()]
+            argv_tool += [f'{k}={v}' for k, v in {**method.options,
+                                                   **options}.items()]
             measured = osp.join(out_dir, 'feature_similarity.json')
             if args.reuse and osp.isfile(measured):
                 figures = json.load(open(measured))
@@ -146,7 +148,7 @@ def main(argv=None) -> str:
     for name, figures in rows.items():
         test = [f['splits']['test'] for f in figures]
         lines.append(
-            f'| {methods[name][1]} | '
+            f'| {methods[name].label} | '
             f'{cell([t["cka"] for t in test], digits=3)} | '
             f'{cell([t["student_top1"] for t in test])} | '
             f'{cell([f["student_train_test_gap"] for f in figures])} | '
@@ -175,7 +177,7 @@ def main(argv=None) -> str:
         splits=dict(test=dict(
             student_top1=first['splits']['test']['teacher_top1'],
             student_ece=first['splits']['test']['teacher_ece'])))
-    plot(rows, {n: methods[n][1] for n in methods}, teacher,
+    plot(rows, {n: methods[n].label for n in methods}, teacher,
          osp.join(args.work_dir, 'similarity.png'))
     print(header + table)
     return table

@@ -5,7 +5,7 @@
         [--modes bf16:channels_last bf16:contiguous ...]
 
 DISTILL_CONFIG defaults to the Fashion-MNIST demo's
-(configs/projkd/fashion_mnist/pefd_ens3_resnet14_resnet8_10e_fmnist.py).
+(configs/projkd/fashion_mnist/pefd_resnet14_resnet8_10e_fmnist.py).
 Builds the distillation config's algorithm with TEACHER_CKPT once per
 teacher mode (``fp32:contiguous`` first) and runs the teacher's
 training-time forward (``CheckedSingleTeacherDistill.online_teacher``: the
@@ -22,7 +22,7 @@ import sys
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEFAULT_CONFIG = osp.join(REPO, 'configs', 'projkd', 'fashion_mnist',
-                          'pefd_ens3_resnet14_resnet8_10e_fmnist.py')
+                          'pefd_resnet14_resnet8_10e_fmnist.py')
 MAX_TOP1_DIFF = 0.1
 MIN_AGREEMENT = 99.5
 

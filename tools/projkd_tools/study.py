@@ -21,13 +21,39 @@ CONFIGS = osp.join(REPO, 'configs', 'projkd', 'fashion_mnist')
 
 
 @dataclass(frozen=True)
+class Method:
+    """One row of a study: the config it trains (under :data:`CONFIGS`),
+    its label in the table and the --cfg-options that make that config
+    this row. A row that turns one knob of a config (q, the teacher's
+    precision) is the config plus options, not a config file of its own."""
+    config: str
+    label: str
+    options: Dict[str, object] = field(default_factory=dict)
+
+
+def projectors(q: int) -> Dict[str, object]:
+    """cfg-options of an ensemble of ``q`` projectors."""
+    return {'model.distiller.connectors.projector.num_projectors': q}
+
+
+#: The teacher run exactly (fp32, contiguous) and forced to bf16 autocast +
+#: channels_last on any machine (every config says 'auto', which picks bf16
+#: only where the device computes it natively): the accuracy check of the
+#: cheap teacher (docs/benchmarks.md, "A cheap teacher").
+TEACHER_FP32 = {'model.teacher_dtype': 'fp32',
+                'model.teacher_memory_format': 'contiguous'}
+TEACHER_BF16 = {'model.teacher_dtype': 'bf16',
+                'model.teacher_memory_format': 'channels_last'}
+
+
+@dataclass(frozen=True)
 class Preset:
     """One setting of the study: its pair, its methods and its claims."""
     name: str
     teacher: str  # config of the teacher trained alone
     teacher_label: str
-    # name -> (config, description); the order of the table.
-    methods: Dict[str, Tuple[str, str]]
+    # name -> its row; the order of the table.
+    methods: Dict[str, Method]
     # What a plain `tools/ablation.py --preset NAME` runs.
     default_methods: List[str]
     default_seeds: List[int]
@@ -55,72 +81,76 @@ class Preset:
         return seeds if own is None else [s for s in seeds if s in own]
 
 
+_QUICK_PEFD = 'pefd_resnet14_resnet8_10e_fmnist.py'
 QUICK = Preset(
     name='quick',
     teacher='resnet14_10e_fmnist.py',
     teacher_label='teacher ResNet-14 (reference)',
     methods={
-        'student': ('resnet8_10e_fmnist.py', 'student alone (CE)'),
-        'kd': ('kd_hinton_resnet14_resnet8_10e_fmnist.py',
-               'logit KD (T=4, CE 1 + KL 1)'),
-        'noproj': ('pefd_noproj_resnet14_resnet8_10e_fmnist.py',
-                   'feature matching, no projector'),
-        'ens1': ('pefd_ens1_resnet14_resnet8_10e_fmnist.py', 'one projector'),
-        'ens2': ('pefd_ens2_resnet14_resnet8_10e_fmnist.py', 'ensemble q=2'),
-        'ens3': ('pefd_ens3_resnet14_resnet8_10e_fmnist.py', 'ensemble q=3'),
-        'ens4': ('pefd_ens4_resnet14_resnet8_10e_fmnist.py', 'ensemble q=4'),
-        'ens3_kd': ('pefd_ens3_kd_resnet14_resnet8_10e_fmnist.py',
-                    'ensemble q=3 + logit KD'),
+        'student': Method('resnet8_10e_fmnist.py', 'student alone (CE)'),
+        'kd': Method('kd-hinton_resnet14_resnet8_10e_fmnist.py',
+                     'logit KD (T=4, CE 1 + KL 1)'),
+        'noproj': Method('pefd-noproj_resnet14_resnet8_10e_fmnist.py',
+                         'feature matching, no projector'),
+        'ens1': Method('pefd-q1_resnet14_resnet8_10e_fmnist.py',
+                       'one projector'),
+        'ens2': Method(_QUICK_PEFD, 'ensemble q=2', projectors(2)),
+        'ens3': Method(_QUICK_PEFD, 'ensemble q=3'),
+        'ens4': Method(_QUICK_PEFD, 'ensemble q=4', projectors(4)),
+        'ens3_kd': Method('pefd-kd_resnet14_resnet8_10e_fmnist.py',
+                          'ensemble q=3 + logit KD'),
         # The teacher's precision (the rows above: teacher_dtype='auto').
-        'ens3_fp32teacher': (
-            'pefd_ens3_fp32teacher_resnet14_resnet8_10e_fmnist.py',
-            'ensemble q=3, teacher fp32'),
-        'ens3_bf16teacher': (
-            'pefd_ens3_bf16teacher_resnet14_resnet8_10e_fmnist.py',
-            'ensemble q=3, teacher bf16 + channels_last'),
+        'ens3_fp32teacher': Method(_QUICK_PEFD, 'ensemble q=3, teacher fp32',
+                                   TEACHER_FP32),
+        'ens3_bf16teacher': Method(
+            _QUICK_PEFD, 'ensemble q=3, teacher bf16 + channels_last',
+            TEACHER_BF16),
     },
     default_methods=['student', 'kd', 'noproj', 'ens1', 'ens2', 'ens3',
                      'ens4', 'ens3_kd'],
     default_seeds=[0, 1, 2])
 
 _PAIR = 'resnet20s2_resnet8s2'
+_PEFD = f'pefd_{_PAIR}_5e_fmnist.py'
 SHORT = Preset(
     name='short',
     teacher='resnet20s2_15e_fmnist.py',
     teacher_label='teacher ResNet-20, stride-2 stem',
     methods={
-        'student': ('resnet8s2_5e_fmnist.py', 'student alone (CE)'),
-        'kd': (f'kd_{_PAIR}_5e_fmnist.py', 'logit KD (CE 0.1 + KL 0.9)'),
-        'kd1proj': (f'kd1proj_{_PAIR}_5e_fmnist.py',
-                    'logit KD through a logit projector'),
-        'noproj': (f'pefd_noproj_{_PAIR}_5e_fmnist.py',
-                   'feature matching, no projector'),
-        'ens1': (f'pefd_ens1_{_PAIR}_5e_fmnist.py', 'one projector'),
-        'ens2': (f'pefd_ens2_{_PAIR}_5e_fmnist.py', 'ensemble q=2'),
-        'ens3': (f'pefd_ens3_{_PAIR}_5e_fmnist.py', 'ensemble q=3'),
-        'ens4': (f'pefd_ens4_{_PAIR}_5e_fmnist.py', 'ensemble q=4'),
-        'ens8': (f'pefd_ens8_{_PAIR}_5e_fmnist.py', 'ensemble q=8'),
-        'ens3_kd': (f'pefd_ens3_kd_{_PAIR}_5e_fmnist.py',
-                    'ensemble q=3 + logit KD'),
-        'ens3_fp32teacher': (f'pefd_ens3_fp32teacher_{_PAIR}_5e_fmnist.py',
-                             'ensemble q=3, teacher fp32 (exact)'),
-        'ens3_bf16teacher': (f'pefd_ens3_bf16teacher_{_PAIR}_5e_fmnist.py',
-                             'ensemble q=3, teacher bf16 + channels_last'),
-        'ens3_stage2': (f'pefd_ens3_stage2_{_PAIR}_5e_fmnist.py',
-                        'ensemble q=3, penultimate + stage 2'),
+        'student': Method('resnet8s2_5e_fmnist.py', 'student alone (CE)'),
+        'kd': Method(f'kd_{_PAIR}_5e_fmnist.py',
+                     'logit KD (CE 0.1 + KL 0.9)'),
+        'kd1proj': Method(f'kd-1proj_{_PAIR}_5e_fmnist.py',
+                          'logit KD through a logit projector'),
+        'noproj': Method(f'pefd-noproj_{_PAIR}_5e_fmnist.py',
+                         'feature matching, no projector'),
+        'ens1': Method(f'pefd-q1_{_PAIR}_5e_fmnist.py', 'one projector'),
+        'ens2': Method(_PEFD, 'ensemble q=2', projectors(2)),
+        'ens3': Method(_PEFD, 'ensemble q=3'),
+        'ens4': Method(_PEFD, 'ensemble q=4', projectors(4)),
+        'ens8': Method(_PEFD, 'ensemble q=8', projectors(8)),
+        'ens3_kd': Method(f'pefd-kd_{_PAIR}_5e_fmnist.py',
+                          'ensemble q=3 + logit KD'),
+        'ens3_fp32teacher': Method(
+            _PEFD, 'ensemble q=3, teacher fp32 (exact)', TEACHER_FP32),
+        'ens3_bf16teacher': Method(
+            _PEFD, 'ensemble q=3, teacher bf16 + channels_last',
+            TEACHER_BF16),
+        'ens3_stage2': Method(f'pefd-stage2_{_PAIR}_5e_fmnist.py',
+                              'ensemble q=3, penultimate + stage 2'),
         # The pair whose widths differ (student ends in 32 channels).
-        'w32_student': ('resnet8s2w32_5e_fmnist.py',
-                        'narrow student (32-d) alone (CE)'),
-        'w32_ens1': (f'pefd_ens1_{_PAIR}w32_5e_fmnist.py',
-                     'narrow student, one projector 32 -> 64'),
-        'w32_ens3': (f'pefd_ens3_{_PAIR}w32_5e_fmnist.py',
-                     'narrow student, ensemble q=3 32 -> 64'),
+        'w32_student': Method('resnet8s2w32_5e_fmnist.py',
+                              'narrow student (32-d) alone (CE)'),
+        'w32_ens1': Method(f'pefd-q1_{_PAIR}w32_5e_fmnist.py',
+                           'narrow student, one projector 32 -> 64'),
+        'w32_ens3': Method(f'pefd_{_PAIR}w32_5e_fmnist.py',
+                           'narrow student, ensemble q=3 32 -> 64'),
         # The heterogeneous pair: the same CNN teacher, a tiny ViT student.
-        'vit_student': ('vit4_5e_fmnist.py', 'ViT student alone (CE)'),
-        'vit_kd': ('kd_resnet20s2_vit4_5e_fmnist.py',
-                   'ViT student, logit KD (CE 0.1 + KL 0.9)'),
-        'vit_ens3': ('pefd_ens3_resnet20s2_vit4_5e_fmnist.py',
-                     'ViT student, ensemble q=3'),
+        'vit_student': Method('vit-p4_5e_fmnist.py', 'ViT student alone (CE)'),
+        'vit_kd': Method('kd_resnet20s2_vit-p4_5e_fmnist.py',
+                         'ViT student, logit KD (CE 0.1 + KL 0.9)'),
+        'vit_ens3': Method('pefd_resnet20s2_vit-p4_5e_fmnist.py',
+                           'ViT student, ensemble q=3'),
     },
     # Run in this order (the paper's main claims first, so a partial study
     # already answers them); the table keeps the order above.
@@ -183,20 +213,21 @@ def cosine_schedule(epochs: int) -> Dict[str, object]:
 FIVE_SEEDS = [10, 20, 30, 40, 50]
 FULL = Preset(
     name='full',
-    teacher='resnet20s2_cos30_fmnist.py',
+    teacher='resnet20s2_coslr-30e_fmnist.py',
     teacher_label='teacher ResNet-20, stride-2 stem (committed checkpoint)',
     methods={
-        'student': ('resnet8s2_5e_fmnist.py', 'student alone (CE)'),
-        'kd': (f'kd_{_PAIR}_5e_fmnist.py', 'logit KD (CE 0.1 + KL 0.9)'),
-        'noproj': (f'pefd_noproj_{_PAIR}_5e_fmnist.py',
-                   'feature matching, no projector'),
-        'ens1': (f'pefd_ens1_{_PAIR}_5e_fmnist.py', 'one projector'),
-        'ens3': (f'pefd_ens3_{_PAIR}_5e_fmnist.py', 'PEFD, ensemble q=3'),
-        'ens3_kd': (f'pefd_ens3_kd_{_PAIR}_5e_fmnist.py',
-                    'ensemble q=3 + logit KD'),
-        'ens8': (f'pefd_ens8_{_PAIR}_5e_fmnist.py', 'ensemble q=8'),
-        'srd': (f'srd_{_PAIR}_5e_fmnist.py',
-                'SRD (one linear projector, BN, |.|^4, KL T=1)'),
+        'student': Method('resnet8s2_5e_fmnist.py', 'student alone (CE)'),
+        'kd': Method(f'kd_{_PAIR}_5e_fmnist.py',
+                     'logit KD (CE 0.1 + KL 0.9)'),
+        'noproj': Method(f'pefd-noproj_{_PAIR}_5e_fmnist.py',
+                         'feature matching, no projector'),
+        'ens1': Method(f'pefd-q1_{_PAIR}_5e_fmnist.py', 'one projector'),
+        'ens3': Method(_PEFD, 'PEFD, ensemble q=3'),
+        'ens3_kd': Method(f'pefd-kd_{_PAIR}_5e_fmnist.py',
+                          'ensemble q=3 + logit KD'),
+        'ens8': Method(_PEFD, 'ensemble q=8', projectors(8)),
+        'srd': Method(f'srd_{_PAIR}_5e_fmnist.py',
+                      'SRD (one linear projector, BN, |.|^4, KL T=1)'),
     },
     # The paper's claims first, so a partial study already answers them.
     default_methods=['student', 'kd', 'noproj', 'ens1', 'ens3', 'srd',
@@ -206,11 +237,12 @@ FULL = Preset(
            'srd': FIVE_SEEDS[:3]},
     teacher_ckpt='checkpoints/fashion_mnist/resnet20s2_cos30_fmnist.pth',
     # python tools/train.py configs/projkd/fashion_mnist/
-    #   resnet20s2_cos30_fmnist.py --cfg-options randomness.seed=0, exported
-    # (tools/export_student.py CKPT OUT --prefix none --no-config): 94.25 %.
+    #   resnet20s2_coslr-30e_fmnist.py --cfg-options randomness.seed=0,
+    # exported (tools/export_student.py CKPT OUT --prefix none --no-config):
+    # 94.25 %.
     teacher_sha256='f27d0d06bd6ec9b78171a32885385ab88cbe497fa070d1f9cc113dca849d05b8',
     results='docs/results/study_fashion_mnist.json',
-    cache_config=f'pefd_ens3_kd_{_PAIR}_5e_fmnist.py',
+    cache_config=f'pefd-kd_{_PAIR}_5e_fmnist.py',
     claims=[
         ('projector > no projector', 'ens1', 'noproj', 'greater'),
         ('ensemble (q=3) >= one projector', 'ens3', 'ens1', 'greater'),
@@ -339,14 +371,15 @@ def sha256(path: str) -> str:
     return digest.hexdigest()
 
 
-def count_parameters(config: str) -> dict:
+def count_parameters(config: str, options: Optional[dict] = None) -> dict:
     """Parameters of the student (what is exported), of the extra trainable
     modules of training only (projectors) and of the teacher, from the
-    model the config builds."""
+    model the config builds (with the cfg-options ``options``)."""
     from mmengine.config import Config
 
     from projkd_mm.utils.build import build_model
     cfg = Config.fromfile(config)
+    cfg.merge_from_dict(options or {})
     if 'teacher' not in cfg.model:
         model = build_model(cfg)
         return dict(student=sum(p.numel() for p in model.parameters()),
@@ -438,7 +471,7 @@ def goal_check(results: dict, preset: Preset) -> Tuple[str, dict]:
     text = (f'Goal (best projector-ensemble student with <= {GOAL_PARAMS} '
             f'parameters reaches >= {GOAL_TOP1} % and beats CE, KD and no '
             f'projector by > 2 std): **{"met" if met else "not met"}**. '
-            f'Best: {preset.methods[best][1]} ({params[best]["student"]} '
+            f'Best: {preset.methods[best].label} ({params[best]["student"]} '
             f'parameters), {top1:.2f} %; margins over {parts}.')
     return text, dict(best=best, top1=top1, met=met, margins=margins)
 
@@ -467,7 +500,7 @@ def table(results: dict, args, preset: Preset) -> str:
         planned = len(preset.seeds_of(name, args.seeds))
         seeds = (f'{len(runs)}' if len(runs) >= planned else
                  f'{len(runs)} of {planned}')
-        lines.append(f'| {preset.methods[name][1]} | {seeds} | '
+        lines.append(f'| {preset.methods[name].label} | {seeds} | '
                      f'{final[0]:.2f} +- {final[1]:.2f} | {best[0]:.2f} +- '
                      f'{best[1]:.2f} | {size} | {secs / 60:.1f} min |')
     teacher = results['teacher']
@@ -524,7 +557,7 @@ def plot(results: dict, path: str, preset: Preset) -> None:
         ax.plot(range(1, length + 1), mean, marker='.',
                 color=colours[row % len(colours)],
                 linestyle=styles[row // len(colours) % len(styles)],
-                label=preset.methods[name][1])
+                label=preset.methods[name].label)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel('epoch')
     ax.set_ylabel('top-1 (%), mean over seeds')
@@ -798,7 +831,8 @@ def run_study(args) -> int:
 
     needs_teacher = args.report_only or any(
         'teacher' in Config.fromfile(osp.join(
-            CONFIGS, preset.methods[name][0])).model for name in args.methods)
+            CONFIGS, preset.methods[name].config)).model
+        for name in args.methods)
     if preset.teacher_ckpt and not args.teacher_ckpt and needs_teacher:
         # The preset's committed teacher: never trained again.
         args.teacher_ckpt = osp.join(REPO, preset.teacher_ckpt)
@@ -861,15 +895,20 @@ def run_study(args) -> int:
 
     pending = []
     for name in args.methods:
-        config = osp.join(CONFIGS, preset.methods[name][0])
+        method = preset.methods[name]
+        config = osp.join(CONFIGS, method.config)
         if name not in results['params']:
-            results['params'][name] = count_parameters(config)
+            results['params'][name] = count_parameters(config,
+                                                       method.options)
         for seed in preset.seeds_of(name, args.seeds):
             if any(r['seed'] == seed
                    for r in results['methods'].get(name, [])):
                 print(f'[{name} seed {seed}] done earlier, kept')
                 continue
-            options = run_options(args, data_root, seed, images)
+            # The row's own options first: those of the study (and
+            # --cfg-options) apply to every row alike.
+            options = dict(method.options)
+            options.update(run_options(args, data_root, seed, images))
             if results['params'][name].get('teacher') is not None:
                 options['model.teacher_ckpt'] = teacher_ckpt
                 if cache:
@@ -903,7 +942,7 @@ def run_study(args) -> int:
             'lies on the other side, inconclusive otherwise.\n\n' + claims +
             '\n\n' + goal)
     size = train_size(args, images)
-    done = ', '.join(f'{preset.methods[n][1]}: seeds '
+    done = ', '.join(f'{preset.methods[n].label}: seeds '
                      f'{[r["seed"] for r in runs]}'
                      for n, runs in results['methods'].items())
     schedule = ('the epochs of each config' if args.preset == 'short' else

@@ -1,7 +1,8 @@
 # The projector-ensemble distillation algorithm (Chen et al., NeurIPS 2022)
-# on penultimate features, shared by every PEFD config. A child config adds
-# `architecture` (student), `teacher`, `teacher_ckpt`, and the projector's
-# widths: distiller.connectors.projector.in_channels (student feature) and
+# on penultimate features, shared by every PEFD config through its recipe
+# (../recipes/). The recipe and the config add `architecture` (student),
+# `teacher`, `teacher_ckpt`, and the projector's widths:
+# distiller.connectors.projector.in_channels (student feature) and
 # out_channels (teacher feature).
 model = dict(
     _scope_='mmrazor',
@@ -27,8 +28,8 @@ model = dict(
             projector=dict(type='ProjectorEnsembleConnector',
                            num_projectors=3)),
         distill_losses=dict(
-            # 12.5 x ||s/|s| - t/|t|||^2 (batchmean) == 25 x mean(1 - cos),
-            # the reference's weight 25 on the direction-alignment loss.
+            # The reference's weight on its direction loss: FeatureMSELoss's
+            # docstring (projkd_mm/models/losses/feature_mse_loss.py).
             loss_pefd=dict(type='FeatureMSELoss', loss_weight=12.5,
                            normalize=True, reduction='batchmean')),
         loss_forward_mappings=dict(
@@ -50,7 +51,7 @@ noproj_mappings = dict(
 
 # Logit KD (Hinton et al., 2015) with mmrazor's KLDivergence, T = 4
 # (scaled by T^2), weight 1 on top of cross-entropy x 1: Hinton's weights,
-# the `*_kd_hinton*` variants. Use as
+# the `kd-hinton_*` configs. Use as
 #   distiller=dict(_delete_=True, **_base_.kd_distiller)
 kd_distiller = dict(
     type='CheckedConfigurableDistiller',

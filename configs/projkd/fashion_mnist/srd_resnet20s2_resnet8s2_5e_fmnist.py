@@ -1,6 +1,6 @@
 # SRD (Miles & Mikolajczyk, "Understanding the Role of the Projector in
 # Knowledge Distillation", AAAI 2024) on the pair of the full Fashion-MNIST
-# study, beside pefd_ens3_resnet20s2_resnet8s2_5e_fmnist.py: the same data,
+# study, beside pefd_resnet20s2_resnet8s2_5e_fmnist.py: the same data,
 # teacher, student, optimizer and schedule; only the distiller differs.
 # The recipe of the authors' code (roymiles/Simple-Recipe-Distillation):
 # ONE linear projector 64 -> 64 without activation on the student's pooled
@@ -8,7 +8,7 @@
 # (eps 1e-4); 2 x log(sum over batch and channels of |z_s - z_t|^4)
 # + KL(T=1) x 1 + cross-entropy x 1 (the student head's own loss, as in the
 # base). Where ours follows their code: the SRDLoss docstring.
-_base_ = './pefd_ens3_resnet20s2_resnet8s2_5e_fmnist.py'
+_base_ = './pefd_resnet20s2_resnet8s2_5e_fmnist.py'
 
 model = dict(
     distiller=dict(

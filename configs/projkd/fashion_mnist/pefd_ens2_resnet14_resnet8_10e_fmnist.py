@@ -1,5 +1,0 @@
-# Ablation: an ensemble of 2 projectors instead of 3.
-_base_ = './pefd_ens3_resnet14_resnet8_10e_fmnist.py'
-
-model = dict(
-    distiller=dict(connectors=dict(projector=dict(num_projectors=2))))

@@ -1,0 +1,35 @@
+# Projector-ensemble feature distillation, ImageNet-1k, Swin-T teacher ->
+# ResNet-18 student: a transformer teacher for a CNN student, on the paper's
+# recipe (../../_base_/recipes/pefd_100e_in1k.py). The teacher's feature is
+# its GAP neck's output (768; ../../_base_/families/swin.py), the student's
+# its neck's (512; ../../_base_/families/resnet.py); the projector widths
+# are inferred by the dry run on model.input_size ("projector: 512 -> 768,
+# 3 members").
+_base_ = [
+    '../../_base_/recipes/pefd_100e_in1k.py',
+    '../../_base_/families/resnet.py',
+    '../../_base_/families/swin.py',
+]
+
+model = dict(
+    # torchvision's ResNet-18, as the reference's student (no
+    # zero-initialised last BN of each residual block).
+    architecture=dict(
+        backbone=dict(type='ResNet', depth=18, num_stages=4,
+                      out_indices=(3, ), style='pytorch',
+                      zero_init_residual=False),
+        head=dict(in_channels=512)),
+    teacher=dict(
+        backbone=dict(type='SwinTransformer', arch='tiny', img_size=224),
+        head=dict(in_channels=768, init_cfg=None)),
+    # mmpretrain model zoo Swin-T (swin-tiny_16xb64_in1k, 81.18 % top-1),
+    # saved in the first Swin layout (`norm`, `attn_mask`): the model
+    # converts it on load, which the strict loader accepts
+    # (projkd_mm/utils/checkpoint.py). Offline: download it and pass
+    # --cfg-options model.teacher_ckpt=/path/swin_tiny_224_....pth
+    teacher_ckpt='https://download.openmmlab.com/mmclassification/v0/swin-transformer/swin_tiny_224_b16x64_300e_imagenet_20210616_090925-66df6be6.pth',  # noqa: E501
+    distiller=dict(
+        teacher_recorders=dict(feat=_base_.swin_recorder),
+        student_recorders=dict(feat=_base_.resnet_recorder),
+        connectors=dict(
+            projector=dict(in_channels=None, out_channels=None))))

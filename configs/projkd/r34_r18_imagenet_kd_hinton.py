@@ -1,6 +1,0 @@
-# Variant: logit KD with Hinton et al.'s weights, cross-entropy x 1 +
-# KL(T=4) x 1 (kd_distiller of ../_base_/models/pefd_distill.py); the
-# reference's 0.1 + 0.9 is ./r34_r18_imagenet_kd.py.
-_base_ = './r34_r18_imagenet_ens3.py'
-
-model = dict(distiller=dict(_delete_=True, **_base_.kd_distiller))

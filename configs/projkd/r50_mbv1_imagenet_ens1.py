@@ -1,8 +1,0 @@
-# Ablation: a single projector (q = 1) instead of the ensemble of 3.
-# There is no "noproj" sibling for this pair (unlike r34_r18_imagenet_noproj):
-# MobileNetV1's 1024-d feature cannot be matched directly to ResNet50's 2048-d
-# one, so some projector is needed; q = 1 is the closest ablation.
-_base_ = './r50_mbv1_imagenet_ens3.py'
-
-model = dict(
-    distiller=dict(connectors=dict(projector=dict(num_projectors=1))))

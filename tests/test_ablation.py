@@ -3,6 +3,11 @@ report: test_study.py)."""
 import json
 import os.path as osp
 
+import pytest
+
+# Every test here starts a Python process or trains for real.
+pytestmark = pytest.mark.slow
+
 
 def test_ablation_writes_a_table_over_seeds(tmp_path, digits_root,
                                             run_tool):

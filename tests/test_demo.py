@@ -1,6 +1,11 @@
 """tools/demo.py, the main job, end to end on tiny real data."""
 import os.path as osp
 
+import pytest
+
+# Every test here starts a Python process or trains for real.
+pytestmark = pytest.mark.slow
+
 
 def test_demo_trains_all_three_and_prints_the_table(tmp_path, digits_root,
                                                     run_tool):

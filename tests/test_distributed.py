@@ -11,7 +11,11 @@ import textwrap
 import time
 
 import numpy as np
+import pytest
 from conftest import PEFD_FMNIST, REPO, options_to_argv, tiny_run_options
+
+# Every test here starts a Python process or trains for real.
+pytestmark = pytest.mark.slow
 
 TEST_HOOKS = '''
 import json

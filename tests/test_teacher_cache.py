@@ -339,6 +339,7 @@ def test_an_existing_cache_is_kept_without_overwrite(cache, small_root,
         build(config(small_root, teacher_ckpt), cache)
 
 
+@pytest.mark.slow
 def test_a_killed_build_resumes_and_ends_with_the_same_cache(
         cache, small_root, teacher_ckpt, tmp_path):
     config_path = tmp_path / 'cfg.py'
@@ -373,6 +374,7 @@ def test_a_killed_build_resumes_and_ends_with_the_same_cache(
                                       np.load(osp.join(cache, name)))
 
 
+@pytest.mark.slow
 def test_two_gloo_processes_train_from_the_cache(cache, small_root,
                                                  teacher_ckpt, tmp_path):
     from conftest import options_to_argv

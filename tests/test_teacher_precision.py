@@ -158,6 +158,7 @@ def test_compiled_teacher_gives_the_eager_losses(teacher_ckpt):
 
 # --- checkpoints of a cheap-teacher run ---------------------------------
 
+@pytest.mark.slow
 def test_cheap_teacher_checkpoint_loads_into_fp32_teacher_resumes_exports(
         tmp_path, digits_root, teacher_ckpt, run_tool):
     work = tmp_path / 'cheap'
@@ -193,6 +194,7 @@ def test_cheap_teacher_checkpoint_loads_into_fp32_teacher_resumes_exports(
         for k in exported['state_dict'])
 
 
+@pytest.mark.slow
 def test_teacher_precision_tool_compares_every_mode_with_fp32(
         digits_root, teacher_ckpt, run_tool):
     proc = run_tool('tools/analysis/teacher_precision.py', teacher_ckpt,

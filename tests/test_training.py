@@ -2,6 +2,7 @@
 import os.path as osp
 import textwrap
 
+import pytest
 import torch
 from conftest import (
     FMNIST_DIR,
@@ -11,6 +12,9 @@ from conftest import (
 )
 
 from projkd_mm.utils.checkpoint import load_checkpoint_file
+
+# Every test here starts a Python process or trains for real.
+pytestmark = pytest.mark.slow
 
 
 def test_train_validate_save_resume_and_export(tmp_path, digits_root,

@@ -13,8 +13,6 @@ from conftest import (
     FMNIST_DIR,
     PEFD_FMNIST,
     REPO,
-    options_to_argv,
-    tiny_run_options,
 )
 
 from projkd_mm.datasets import DEBIAN_FASHION_MNIST
@@ -41,23 +39,6 @@ def fashion_test_images(n: int) -> np.ndarray:
         f.read(16)  # idx header: magic, count, rows, cols
         return np.frombuffer(f.read(n * 28 * 28),
                              np.uint8).reshape(n, 28, 28).copy()
-
-
-@pytest.fixture(scope='module')
-def distill_run(tmp_path_factory, digits_root, teacher_ckpt):
-    """A real one-epoch distillation run (digits); its last checkpoint."""
-    import subprocess
-    import sys
-    work = str(tmp_path_factory.mktemp('distill_run'))
-    options = tiny_run_options(digits_root,
-                               **{'model.teacher_ckpt': teacher_ckpt})
-    proc = subprocess.run(
-        [sys.executable, 'tools/train.py', PEFD_FMNIST, '--work-dir', work,
-         *options_to_argv(options)], cwd=REPO, capture_output=True,
-        text=True, timeout=300,
-        env=dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1'))
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return osp.join(work, 'epoch_1.pth')
 
 
 @pytest.mark.slow

@@ -67,14 +67,9 @@ def test_train_validate_save_resume_and_export(tmp_path, digits_root,
 
 
 def test_test_tool_evaluates_a_distillation_checkpoint(tmp_path, digits_root,
-                                                       teacher_ckpt,
+                                                       distill_run,
                                                        run_tool):
-    work = str(tmp_path / 'work')
-    opts = tiny_run_options(digits_root,
-                            **{'model.teacher_ckpt': teacher_ckpt})
-    run_tool('tools/train.py', PEFD_FMNIST, '--work-dir', work,
-             *options_to_argv(opts))
-    out = run_tool('tools/test.py', PEFD_FMNIST, osp.join(work, 'epoch_1.pth'),
+    out = run_tool('tools/test.py', PEFD_FMNIST, distill_run,
                    '--work-dir', str(tmp_path / 'test'), '--out',
                    str(tmp_path / 'metrics.json'),
                    *options_to_argv(tiny_run_options(digits_root))).stdout
@@ -145,14 +140,10 @@ def test_external_config_reaches_the_plugin_through_custom_imports(
 
 
 def test_test_tool_refuses_checkpoints_that_do_not_fit(tmp_path, digits_root,
-                                                       teacher_ckpt,
+                                                       distill_run,
                                                        run_tool):
     """Never an accuracy of random weights with exit 0."""
-    work = str(tmp_path / 'work')
-    run_tool('tools/train.py', PEFD_FMNIST, '--work-dir', work,
-             *options_to_argv(tiny_run_options(
-                 digits_root, **{'model.teacher_ckpt': teacher_ckpt})))
-    distill = osp.join(work, 'epoch_1.pth')
+    distill = distill_run
     student = str(tmp_path / 'student.pth')
     run_tool('tools/export_student.py', distill, student)
     student_cfg = osp.join(FMNIST_DIR, 'resnet8_10e_fmnist.py')

@@ -37,9 +37,10 @@ def val_records(work_dir):
 def runner_for(work_dir, digits_root, teacher_ckpt, name, **options):
     from mmengine.registry import RUNNERS
     cfg = Config.fromfile(PEFD_FMNIST)
+    # One training batch an epoch: what is counted is validation.
     cfg.merge_from_dict(tiny_run_options(digits_root, **{
         'model.teacher_ckpt': teacher_ckpt, 'train_cfg.max_epochs': 3,
-        **options}))
+        'train_dataloader.dataset.indices': 32, **options}))
     cfg.work_dir = str(work_dir)
     cfg.experiment_name = name
     # As OpenMMLab's tools build it: the configs' runner_type.

@@ -1,6 +1,7 @@
 # One-command entry points (see README "Quick start").
 #   make test   create .venv, install everything (tests and deploy extras),
-#               get the data, run every test and list the 15 slowest
+#               get the data, run every test (one process per core) and
+#               list the 15 slowest
 #   make test-fast  the same minus the tests marked slow (those that start
 #               processes or train for real): the loop to run while editing
 #   make demo   the Fashion-MNIST distillation demo (after make test/install)
@@ -31,8 +32,11 @@ data:
 	  echo "note: no apt-get/root: get Fashion-MNIST by hand for the demo (README)"; \
 	fi
 
+# One pytest-xdist worker per core, each test file on one worker (its
+# module fixtures are built once): most of the time goes to tools and
+# benchmarks run as one-thread processes, which then run side by side.
 test: install data
-	$(BIN)/python -m pytest tests -q --durations=15
+	$(BIN)/python -m pytest tests -q -n auto --dist loadfile --durations=15
 
 test-fast: install data
 	$(BIN)/python -m pytest tests -q -m "not slow"

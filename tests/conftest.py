@@ -23,7 +23,10 @@ sys.path.append(osp.join(REPO, 'tools'))
 FMNIST_DIR = osp.join(REPO, 'configs', 'projkd', 'fashion_mnist')
 PEFD_FMNIST = osp.join(FMNIST_DIR, 'pefd_ens3_resnet14_resnet8_10e_fmnist.py')
 
-torch.set_num_threads(min(2, torch.get_num_threads()))
+# Two threads at most; with pytest-xdist (make test) the cores are shared
+# among its worker processes, one thread each on 2 cores.
+torch.set_num_threads(max(1, min(2, torch.get_num_threads()) // int(
+    os.environ.get('PYTEST_XDIST_WORKER_COUNT', '1'))))
 
 # Tools and launchers (tools/dist_train.sh, benchmarks/gpu.sh) run `python`:
 # make it this interpreter even when its environment is not activated.

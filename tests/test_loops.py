@@ -7,8 +7,12 @@ import json
 import os
 import os.path as osp
 
+import pytest
 from conftest import PEFD_FMNIST, tiny_run_options
 from mmengine.config import Config
+
+# Both tests train through the Runner for several epochs.
+pytestmark = pytest.mark.slow
 
 
 def count_teacher_evaluations(runner):

@@ -166,6 +166,7 @@ def losses(work_dir):
             if 'distill.loss_pefd' in r]
 
 
+@pytest.mark.slow
 def test_training_from_the_cache_runs_no_teacher_and_gives_the_same_losses(
         cache, small_root, teacher_ckpt, tmp_path):
     curves, forwards = {}, {}
@@ -186,6 +187,7 @@ def test_training_from_the_cache_runs_no_teacher_and_gives_the_same_losses(
                                rtol=2e-3)
 
 
+@pytest.mark.slow
 def test_training_resumes_from_a_checkpoint_with_the_cache(
         cache, small_root, teacher_ckpt, tmp_path):
     cfg = config(small_root, teacher_ckpt, **{'model.teacher_cache': cache})
@@ -198,6 +200,7 @@ def test_training_resumes_from_a_checkpoint_with_the_cache(
     assert osp.isfile(tmp_path / 'epoch_2.pth')
 
 
+@pytest.mark.slow
 def test_loader_workers_carry_the_view_to_the_cached_teacher(
         cache, small_root, teacher_ckpt, tmp_path):
     cfg = config(small_root, teacher_ckpt, **{

@@ -145,6 +145,7 @@ def test_teacher_overflowing_in_bf16_is_stopped_naming_the_teacher_recorder(
     assert 'student recorder' not in message
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not hasattr(torch, 'compile'), reason='torch < 2')
 def test_compiled_teacher_gives_the_eager_losses(teacher_ckpt):
     eager = losses_of(build(teacher_ckpt, **FP32), batch())

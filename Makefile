@@ -1,13 +1,16 @@
 # One-command entry points (see README "Quick start").
 #   make test   create .venv, install everything (tests and deploy extras),
-#               get the data, run pytest
+#               get the data, run every test (one process per core) and
+#               list the 15 slowest
+#   make test-fast  the same minus the tests marked slow (those that start
+#               processes or train for real): the loop to run while editing
 #   make demo   the Fashion-MNIST distillation demo (after make test/install)
 #   make lint   ruff, configured in pyproject.toml
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install data test demo lint ablation
+.PHONY: install data test test-fast demo lint ablation
 
 install: $(VENV)/.installed
 
@@ -29,8 +32,14 @@ data:
 	  echo "note: no apt-get/root: get Fashion-MNIST by hand for the demo (README)"; \
 	fi
 
+# One pytest-xdist worker per core, each test file on one worker (its
+# module fixtures are built once): most of the time goes to tools and
+# benchmarks run as one-thread processes, which then run side by side.
 test: install data
-	$(BIN)/python -m pytest tests -q
+	$(BIN)/python -m pytest tests -q -n auto --dist loadfile --durations=15
+
+test-fast: install data
+	$(BIN)/python -m pytest tests -q -m "not slow"
 
 demo: install data
 	$(BIN)/python tools/demo.py

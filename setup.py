@@ -79,7 +79,8 @@ setup(
         'torchmetrics>=1.0',  # calibration error (projkd_mm.analysis)
     ],
     extras_require={
-        'tests': ['pytest>=7', 'scikit-learn', 'ruff'],
+        # pytest-xdist: make test runs the tests in one process per core.
+        'tests': ['pytest>=7', 'pytest-xdist>=3', 'scikit-learn', 'ruff'],
         # tools/deploy_student.py: torch's ONNX exporter (dynamo=True) needs
         # onnx and onnxscript; the export is checked with onnxruntime.
         'deploy': ['onnx>=1.17', 'onnxscript>=0.3', 'onnxruntime>=1.20'],

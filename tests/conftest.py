@@ -23,7 +23,10 @@ sys.path.append(osp.join(REPO, 'tools'))
 FMNIST_DIR = osp.join(REPO, 'configs', 'projkd', 'fashion_mnist')
 PEFD_FMNIST = osp.join(FMNIST_DIR, 'pefd_resnet14_resnet8_10e_fmnist.py')
 
-torch.set_num_threads(min(2, torch.get_num_threads()))
+# Two threads at most; with pytest-xdist (make test) the cores are shared
+# among its worker processes, one thread each on 2 cores.
+torch.set_num_threads(max(1, min(2, torch.get_num_threads()) // int(
+    os.environ.get('PYTEST_XDIST_WORKER_COUNT', '1'))))
 
 # Tools and launchers (tools/dist_train.sh, benchmarks/gpu.sh) run `python`:
 # make it this interpreter even when its environment is not activated.
@@ -106,20 +109,35 @@ def options_to_argv(options: dict) -> list:
     return argv
 
 
+def run_python(*args, timeout=300, check=True, env=None):
+    """``python ARGS`` in a fresh interpreter from the repository root, as a
+    user runs a script of tools/; with ``check``, an exit code other than 0
+    fails the test, showing the end of the output."""
+    full_env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1')
+    full_env.update(env or {})
+    proc = subprocess.run([sys.executable, *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=timeout,
+                          env=full_env)
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f'{args} exited {proc.returncode}\n{proc.stdout[-3000:]}\n'
+            f'{proc.stderr[-5000:]}')
+    return proc
+
+
 @pytest.fixture
 def run_tool():
     """Run a script of tools/ in a fresh interpreter, as a user would."""
+    return run_python
 
-    def run(*args, timeout=300, check=True, env=None):
-        full_env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1')
-        full_env.update(env or {})
-        proc = subprocess.run([sys.executable, *args], cwd=REPO,
-                              capture_output=True, text=True, timeout=timeout,
-                              env=full_env)
-        if check and proc.returncode != 0:
-            raise AssertionError(
-                f'{args} exited {proc.returncode}\n{proc.stdout[-3000:]}\n'
-                f'{proc.stderr[-5000:]}')
-        return proc
 
-    return run
+@pytest.fixture(scope='session')
+def distill_run(tmp_path_factory, digits_root, teacher_ckpt) -> str:
+    """A real one-epoch ``tools/train.py`` distillation run on the digits;
+    its last checkpoint. Trained once for every test that only reads it."""
+    work = str(tmp_path_factory.mktemp('distill_run'))
+    options = tiny_run_options(digits_root,
+                               **{'model.teacher_ckpt': teacher_ckpt})
+    run_python('tools/train.py', PEFD_FMNIST, '--work-dir', work,
+               *options_to_argv(options))
+    return osp.join(work, 'epoch_1.pth')

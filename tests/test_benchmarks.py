@@ -69,6 +69,7 @@ def lines_of(outputs, name):
     return out.strip().splitlines()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('name',
                          ['overhead', 'ensemble', 'memory', 'cheap_teacher',
                           'data_pipeline', 'teacher_cache'])
@@ -81,6 +82,7 @@ def test_benchmark_prints_figures_and_ends_with_a_verdict(outputs, name):
     assert figures['machine'] and figures['torch'] == torch.__version__
 
 
+@pytest.mark.slow
 def test_overhead_reports_both_ratios_for_both_pairs(outputs):
     figures = dict(line.split('=', 1)
                    for line in lines_of(outputs, 'overhead')[:-1])
@@ -92,6 +94,7 @@ def test_overhead_reports_both_ratios_for_both_pairs(outputs):
         assert float(figures[f'{pair}.loss_rel_gap_plugin_vs_plain']) < 1e-5
 
 
+@pytest.mark.slow
 def test_cheap_teacher_reports_step_floor_and_teacher_for_both_pairs(
         outputs):
     figures = dict(line.split('=', 1)
@@ -108,6 +111,7 @@ def test_cheap_teacher_reports_step_floor_and_teacher_for_both_pairs(
         assert float(figures[f'{pair}.floor_over_limit']) < 1
 
 
+@pytest.mark.slow
 def test_teacher_cache_reports_steps_and_the_cache_cost_for_both_pairs(
         outputs):
     figures = dict(line.split('=', 1)
@@ -129,6 +133,7 @@ def test_teacher_cache_reports_steps_and_the_cache_cost_for_both_pairs(
             images * int(views) * width * 2 / 1e9, rel=1e-3)
 
 
+@pytest.mark.slow
 def test_data_pipeline_batches_are_the_same_with_either_pipeline(outputs):
     figures = dict(line.split('=', 1)
                    for line in lines_of(outputs, 'data_pipeline')[:-1])
@@ -140,6 +145,7 @@ def test_data_pipeline_batches_are_the_same_with_either_pipeline(outputs):
         assert float(figures[key]) > 0
 
 
+@pytest.mark.slow
 def test_ensemble_covers_every_width_and_ensemble_size(outputs):
     figures = dict(line.split('=', 1)
                    for line in lines_of(outputs, 'ensemble')[:-1])
@@ -148,6 +154,7 @@ def test_ensemble_covers_every_width_and_ensemble_size(outputs):
             assert float(figures[f'w{width}_q{q}.loop_over_fused']) > 0
 
 
+@pytest.mark.slow
 def test_memory_accounts_agree_on_the_step_peak(outputs):
     figures = dict(line.split('=', 1)
                    for line in lines_of(outputs, 'memory')[:-1])
@@ -159,6 +166,7 @@ def test_memory_accounts_agree_on_the_step_peak(outputs):
         assert 0.5 < rss / tensor < 2.0
 
 
+@pytest.mark.slow
 def test_gpu_script_smoke_runs_every_precision_on_cpu(outputs):
     lines = lines_of(outputs, 'gpu')
     verdicts = [line for line in lines if line.startswith('verdict=')]
@@ -217,6 +225,7 @@ def logged_losses(out):
             for line in out.splitlines() if 'Epoch(train)' in line]
 
 
+@pytest.mark.slow
 def test_train_tool_channels_last_and_compile_flags_keep_the_losses(
         outputs):
     _, eager, _ = outputs['train']

@@ -84,6 +84,7 @@ for name, load in (('loader', lambda: load_checkpoint_file(path)),
 '''
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('kind', ['segv', 'void', 'bytearray', 'code'])
 def test_crafted_checkpoints_are_refused_on_every_load_path(tmp_path, kind):
     path = craft(tmp_path, kind)
@@ -101,6 +102,7 @@ def test_crafted_checkpoints_are_refused_on_every_load_path(tmp_path, kind):
     assert reason in proc.stdout
 
 
+@pytest.mark.slow
 def test_converter_refuses_a_crashing_checkpoint(tmp_path, run_tool):
     path = craft(tmp_path, 'segv')
     proc = run_tool('tools/model_converters/repdistiller_to_mmpretrain.py',
@@ -111,6 +113,7 @@ def test_converter_refuses_a_crashing_checkpoint(tmp_path, run_tool):
     assert 'only numeric dtypes' in proc.stderr
 
 
+@pytest.mark.slow
 def test_plain_torch_still_refuses_the_crashing_file_after_import(tmp_path):
     """Our safe constructors apply to our loads only."""
     path = craft(tmp_path, 'segv')
@@ -172,6 +175,7 @@ def test_code_carrying_keys_are_dropped(tmp_path):
     assert got['message_hub']['runtime_info'] == {'iter': 3}
 
 
+@pytest.mark.slow
 def test_resume_does_not_execute_meta_config(tmp_path, digits_root,
                                               teacher_ckpt, run_tool):
     work = tmp_path / 'work'
@@ -199,6 +203,7 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+@pytest.mark.slow
 def test_urls_use_the_policy_even_when_torch_is_told_not_to(tmp_path):
     """TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1 must not open a URL load up."""
     path = craft(tmp_path, 'code')
@@ -224,6 +229,7 @@ def test_urls_use_the_policy_even_when_torch_is_told_not_to(tmp_path):
     assert 'builtins.eval' in proc.stderr
 
 
+@pytest.mark.slow
 def test_other_mmengine_schemes_refused_when_weights_only_is_forced_off():
     proc = python(
         'import projkd_mm\n'

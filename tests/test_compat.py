@@ -20,6 +20,7 @@ def python(code: str) -> subprocess.CompletedProcess:
                           timeout=180)
 
 
+@pytest.mark.slow
 def test_mmrazor_models_import_after_projkd_mm():
     proc = python('import projkd_mm, mmrazor.models, mmrazor.engine\n'
                   'from mmrazor.registry import MODELS\n'
@@ -30,6 +31,7 @@ def test_mmrazor_models_import_after_projkd_mm():
     assert 'OK' in proc.stdout
 
 
+@pytest.mark.slow
 def test_without_the_compat_layer_mmrazor_fails_as_documented():
     """The symptom compat.py names; skipped once upstream fixes it."""
     proc = python('import mmrazor.models')
@@ -109,6 +111,7 @@ def third_party_modules_of_the_import():
             if not name.startswith(('projkd_mm', 'mmrazor', '__main__'))]
 
 
+@pytest.mark.slow
 def test_import_changes_no_upstream_object():
     """The storage backends, checkpoint loaders, SyncBatchNorm, DDP,
     mmengine's distributed init and optimizer constructor, torch's load
@@ -149,6 +152,7 @@ print('UNCHANGED')
     assert set(applied) <= {'torch-quantization-names', 'config-package-name'}
 
 
+@pytest.mark.slow
 def test_each_opt_in_changes_what_it_names_and_nothing_else():
     proc = python(UPSTREAM_OBJECTS + MMRAZOR_OBJECTS + '''
 import projkd_mm
@@ -187,6 +191,7 @@ print('OK')
     assert 'OK' in proc.stdout
 
 
+@pytest.mark.slow
 def test_opt_ins_fix_their_symptoms(tmp_path):
     """safe-checkpoint-loading: mmengine's loader reads its own checkpoints
     (HistoryBuffer, numpy scalars) safely; plain ``torch.load`` keeps
@@ -248,6 +253,7 @@ print(sorted({{m.inplace for m in algo.modules() if hasattr(m, 'inplace')}}))
     assert fixed.stdout.strip() == '[False]'
 
 
+@pytest.mark.slow
 def test_our_algorithm_switches_in_place_ops_off_so_recorders_see_the_output():
     """A recorder on the last BN of a ResNet-18 block records that BN's
     output, not the tensor the in-place ReLU after it overwrote."""

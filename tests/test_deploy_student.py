@@ -36,6 +36,7 @@ def quiet(line):
     pass
 
 
+@pytest.mark.slow
 def test_deploy_writes_an_onnx_file_that_onnxruntime_runs_as_pytorch(
         tmp_path, student, digits_root, run_tool):
     import onnxruntime
@@ -128,6 +129,7 @@ def test_a_config_that_does_not_match_the_weights_is_refused(tmp_path,
     assert os.listdir(tmp_path) == []
 
 
+@pytest.mark.slow
 def test_an_output_that_is_a_directory_or_the_input_is_refused(
         tmp_path, student, run_tool):
     with pytest.raises(DeployError, match='is a directory: give a file'):
@@ -167,6 +169,7 @@ def test_an_operation_onnx_cannot_export_is_named_and_nothing_written(
 
 
 
+@pytest.mark.slow
 def test_the_latency_benchmark_compares_eager_and_onnxruntime(run_tool):
     out = run_tool('benchmarks/onnx_latency.py', '--quick').stdout
     lines = out.splitlines()

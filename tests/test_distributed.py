@@ -5,12 +5,17 @@ beside a config that lists it in ``custom_imports``.
 """
 import json
 import os
+import os.path as osp
 import subprocess
 import textwrap
 import time
 
 import numpy as np
+import pytest
 from conftest import PEFD_FMNIST, REPO, options_to_argv, tiny_run_options
+
+# Every test here starts a Python process or trains for real.
+pytestmark = pytest.mark.slow
 
 TEST_HOOKS = '''
 import json
@@ -99,6 +104,25 @@ def launch(tmp_path, config, nproc, port, options, timeout=300):
     proc = subprocess.run(cmd + options, cwd=REPO, capture_output=True,
                           text=True, timeout=timeout, env=env)
     return proc, time.time() - start
+
+
+def test_dist_train_runs_two_cpu_processes(tmp_path, digits_root,
+                                           teacher_ckpt):
+    work = str(tmp_path / 'work')
+    opts = tiny_run_options(digits_root,
+                            **{'model.teacher_ckpt': teacher_ckpt})
+    proc = subprocess.run(
+        ['bash', 'tools/dist_train.sh', PEFD_FMNIST, '2', '--work-dir', work,
+         *options_to_argv(opts)],
+        cwd=REPO, capture_output=True, text=True, timeout=400,
+        env=dict(os.environ, PORT='29611',
+                 OMP_NUM_THREADS='1'))
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+    log = proc.stdout + proc.stderr
+    assert "'backend': 'gloo'" in log or 'backend=gloo' in log or \
+        'gloo' in log
+    assert 'world_size: 2' in log or 'Distributed training: True' in log
+    assert osp.isfile(osp.join(work, 'epoch_1.pth'))
 
 
 def test_one_failing_rank_ends_the_whole_job_promptly(tmp_path, digits_root,

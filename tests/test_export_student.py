@@ -13,8 +13,6 @@ from conftest import (
     FMNIST_DIR,
     PEFD_FMNIST,
     REPO,
-    options_to_argv,
-    tiny_run_options,
 )
 
 from projkd_mm.datasets import DEBIAN_FASHION_MNIST
@@ -43,23 +41,7 @@ def fashion_test_images(n: int) -> np.ndarray:
                              np.uint8).reshape(n, 28, 28).copy()
 
 
-@pytest.fixture(scope='module')
-def distill_run(tmp_path_factory, digits_root, teacher_ckpt):
-    """A real one-epoch distillation run (digits); its last checkpoint."""
-    import subprocess
-    import sys
-    work = str(tmp_path_factory.mktemp('distill_run'))
-    options = tiny_run_options(digits_root,
-                               **{'model.teacher_ckpt': teacher_ckpt})
-    proc = subprocess.run(
-        [sys.executable, 'tools/train.py', PEFD_FMNIST, '--work-dir', work,
-         *options_to_argv(options)], cwd=REPO, capture_output=True,
-        text=True, timeout=300,
-        env=dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1'))
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return osp.join(work, 'epoch_1.pth')
-
-
+@pytest.mark.slow
 def test_export_writes_a_config_the_inferencer_runs_as_the_distilled_student(
         tmp_path, distill_run, teacher_ckpt, run_tool):
     from mmengine.config import Config
@@ -97,6 +79,7 @@ def test_export_writes_a_config_the_inferencer_runs_as_the_distilled_student(
         'classes']
 
 
+@pytest.mark.slow
 def test_exported_config_evaluates_with_the_test_tool(tmp_path, distill_run,
                                                       run_tool):
     export_tool().main([distill_run, str(tmp_path / 'student.pth')])
@@ -106,12 +89,14 @@ def test_exported_config_evaluates_with_the_test_tool(tmp_path, distill_run,
     assert 'Epoch(test)' in out and 'accuracy/top1' in out
 
 
+@pytest.mark.slow
 def test_no_config_writes_the_weights_alone(tmp_path, distill_run):
     assert export_tool().main([distill_run, str(tmp_path / 's.pth'),
                                '--no-config']) == 0
     assert sorted(os.listdir(tmp_path)) == ['s.pth']
 
 
+@pytest.mark.slow
 def test_a_checkpoint_without_a_student_is_refused_naming_the_fix(
         tmp_path, distill_run, capsys):
     state = load_checkpoint_file(distill_run)['state_dict']
@@ -124,6 +109,7 @@ def test_a_checkpoint_without_a_student_is_refused_naming_the_fix(
     assert sorted(os.listdir(tmp_path)) == ['teacher_only.pth']
 
 
+@pytest.mark.slow
 def test_a_config_that_does_not_match_the_weights_writes_nothing(
         tmp_path, distill_run, capsys):
     teacher_cfg = osp.join(FMNIST_DIR, 'resnet14_10e_fmnist.py')
@@ -134,6 +120,7 @@ def test_a_config_that_does_not_match_the_weights_writes_nothing(
     assert os.listdir(tmp_path) == []
 
 
+@pytest.mark.slow
 def test_an_output_that_is_a_directory_is_refused_and_leaves_no_tmp(
         tmp_path, distill_run, capsys):
     out_dir = tmp_path / 'exports'
@@ -146,6 +133,7 @@ def test_an_output_that_is_a_directory_is_refused_and_leaves_no_tmp(
     assert os.listdir(out_dir) == []
 
 
+@pytest.mark.slow
 def test_an_output_equal_to_the_input_is_refused(tmp_path, distill_run,
                                                  capsys):
     import shutil
@@ -160,6 +148,7 @@ def test_an_output_equal_to_the_input_is_refused(tmp_path, distill_run,
     assert sorted(os.listdir(tmp_path)) == ['run.pth']
 
 
+@pytest.mark.slow
 def test_an_empty_prefix_is_a_usage_error(tmp_path, distill_run, capsys):
     with pytest.raises(SystemExit) as exit_:
         export_tool().main([distill_run, str(tmp_path / 's.pth'),
@@ -169,6 +158,7 @@ def test_an_empty_prefix_is_a_usage_error(tmp_path, distill_run, capsys):
     assert os.listdir(tmp_path) == []
 
 
+@pytest.mark.slow
 def test_a_checkpoint_without_a_saved_config_asks_for_one(
         tmp_path, distill_run, capsys):
     import shutil
@@ -213,6 +203,7 @@ def test_atomic_write_to_a_directory_leaves_no_tmp(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ['folder']
 
 
+@pytest.mark.slow
 def test_the_demo_ends_with_the_student_exported_and_deployed(
         tmp_path, distill_run):
     pytest.importorskip('onnxruntime', reason="needs the deploy extra: pip "

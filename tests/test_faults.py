@@ -13,11 +13,15 @@ import textwrap
 import threading
 
 import numpy as np
+import pytest
 import torch
 from conftest import PEFD_FMNIST, REPO, options_to_argv, tiny_run_options
 
 from projkd_mm.utils.checkpoint import load_checkpoint_file
 from projkd_tools.experiment import read_val_curve
+
+# Every test here starts a Python process or trains for real.
+pytestmark = pytest.mark.slow
 
 TRAIN = osp.join(REPO, 'tools', 'train.py')
 # The runs stay on the CPU even where a GPU is visible.

@@ -9,6 +9,7 @@ import sys
 import sysconfig
 import textwrap
 
+import pytest
 from conftest import REPO, tiny_run_options
 from mmengine.fileio import load
 
@@ -57,6 +58,7 @@ def run(cmd, cwd, env=None, timeout=600):
     return proc
 
 
+@pytest.mark.slow
 def test_a_wheel_install_serves_its_configs_as_bases(tmp_path, digits_root,
                                                      teacher_ckpt):
     """Build the wheel, install it (not editable) in a fresh virtualenv,

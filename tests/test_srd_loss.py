@@ -267,6 +267,7 @@ def test_a_wrong_projector_width_fails_at_build_naming_the_fix(
         build_model(cfg, teacher_ckpt=srd_teacher_ckpt)
 
 
+@pytest.mark.slow
 def test_a_tiny_real_training_run(tmp_path, digits_root, srd_teacher_ckpt,
                                   run_tool):
     work = str(tmp_path / 'work')

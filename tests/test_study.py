@@ -161,6 +161,7 @@ def test_goal_needs_the_level_and_two_std_over_each_baseline():
     assert not goal['met']  # 0.7 mean, but 2 std = 1.25
 
 
+@pytest.mark.slow
 def test_short_preset_end_to_end_writes_claims(tmp_path, digits_root,
                                                run_tool):
     work = tmp_path / 'short'
@@ -376,6 +377,7 @@ def s2_teacher_checkpoint(path: str) -> str:
     return path
 
 
+@pytest.mark.slow
 def test_full_preset_end_to_end_with_cache_jobs_and_results_file(
         tmp_path, digits_root, run_tool):
     teacher = s2_teacher_checkpoint(str(tmp_path / 'teacher.pth'))
@@ -415,6 +417,7 @@ def test_full_preset_end_to_end_with_cache_jobs_and_results_file(
     assert '[cache] using' in out
 
 
+@pytest.mark.slow
 def test_full_preset_student_alone_needs_no_teacher_nor_cache(tmp_path,
                                                               digits_root):
     # The schedule search: the student alone on the held-out split, whether

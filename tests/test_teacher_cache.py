@@ -166,6 +166,7 @@ def losses(work_dir):
             if 'distill.loss_pefd' in r]
 
 
+@pytest.mark.slow
 def test_training_from_the_cache_runs_no_teacher_and_gives_the_same_losses(
         cache, small_root, teacher_ckpt, tmp_path):
     curves, forwards = {}, {}
@@ -186,6 +187,7 @@ def test_training_from_the_cache_runs_no_teacher_and_gives_the_same_losses(
                                rtol=2e-3)
 
 
+@pytest.mark.slow
 def test_training_resumes_from_a_checkpoint_with_the_cache(
         cache, small_root, teacher_ckpt, tmp_path):
     cfg = config(small_root, teacher_ckpt, **{'model.teacher_cache': cache})
@@ -198,6 +200,7 @@ def test_training_resumes_from_a_checkpoint_with_the_cache(
     assert osp.isfile(tmp_path / 'epoch_2.pth')
 
 
+@pytest.mark.slow
 def test_loader_workers_carry_the_view_to_the_cached_teacher(
         cache, small_root, teacher_ckpt, tmp_path):
     cfg = config(small_root, teacher_ckpt, **{
@@ -339,6 +342,7 @@ def test_an_existing_cache_is_kept_without_overwrite(cache, small_root,
         build(config(small_root, teacher_ckpt), cache)
 
 
+@pytest.mark.slow
 def test_a_killed_build_resumes_and_ends_with_the_same_cache(
         cache, small_root, teacher_ckpt, tmp_path):
     config_path = tmp_path / 'cfg.py'
@@ -373,6 +377,7 @@ def test_a_killed_build_resumes_and_ends_with_the_same_cache(
                                       np.load(osp.join(cache, name)))
 
 
+@pytest.mark.slow
 def test_two_gloo_processes_train_from_the_cache(cache, small_root,
                                                  teacher_ckpt, tmp_path):
     from conftest import options_to_argv

@@ -18,6 +18,7 @@ def test_train_accepts_both_local_rank_spellings(flag):
     assert args.local_rank == 3 and args.amp == 'bf16'
 
 
+@pytest.mark.slow
 def test_train_without_teacher_checkpoint_fails_with_the_fix(
         tmp_path, digits_root, tiny_options, run_tool):
     from conftest import options_to_argv
@@ -31,6 +32,7 @@ def test_train_without_teacher_checkpoint_fails_with_the_fix(
     assert 'model.teacher_ckpt' in proc.stderr
 
 
+@pytest.mark.slow
 def test_export_of_a_plain_checkpoint_names_the_missing_prefix(
         tmp_path, teacher_ckpt, run_tool):
     proc = run_tool('tools/export_student.py', teacher_ckpt,
@@ -62,6 +64,7 @@ def test_shell_launchers_print_usage(script, needed):
     assert f'usage: tools/{script}' in helped.stdout
 
 
+@pytest.mark.slow
 def test_resume_with_nothing_to_resume_is_an_error(tmp_path, run_tool):
     config = osp.join(REPO, 'configs', 'projkd', 'fashion_mnist',
                       'resnet8_10e_fmnist.py')
@@ -116,6 +119,7 @@ def test_export_never_overwrites_its_source_nor_writes_a_bad_export(
     shutil.rmtree(tmp_path)
 
 
+@pytest.mark.slow
 def test_two_runs_cannot_share_a_work_dir(tmp_path, run_tool):
     import fcntl
     config = osp.join(REPO, 'configs', 'projkd', 'fashion_mnist',
@@ -146,6 +150,7 @@ def test_resume_with_persistent_workers_warns(capsys):
     assert capsys.readouterr().err == ''
 
 
+@pytest.mark.slow
 def test_resume_from_weights_without_runner_state_names_the_file(
         tmp_path, digits_root, run_tool):
     import torch
@@ -184,6 +189,7 @@ def _snapshot(work) -> dict:
             for p in sorted(work.rglob('*')) if p.is_file()}
 
 
+@pytest.mark.slow
 def test_a_fresh_run_never_overwrites_the_checkpoints_of_an_earlier_one(
         tmp_path, digits_root, run_tool):
     work = tmp_path / 'work'
@@ -228,6 +234,7 @@ def test_a_fresh_run_never_overwrites_the_checkpoints_of_an_earlier_one(
         str(work / 'epoch_2.pth')
 
 
+@pytest.mark.slow
 def test_overwrite_never_deletes_a_checkpoint_the_config_reads(
         tmp_path, digits_root, run_tool):
     work = tmp_path / 'work'
@@ -241,6 +248,7 @@ def test_overwrite_never_deletes_a_checkpoint_the_config_reads(
     assert _snapshot(work) == before
 
 
+@pytest.mark.slow
 def test_overwrite_and_resume_together_is_a_usage_error(run_tool):
     proc = run_tool('tools/train.py', PEFD_FMNIST, '--overwrite', '--resume',
                     check=False)
@@ -271,6 +279,7 @@ print('PROBE', code, ','.join(heavy) or 'none')
 '''
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('tool', TOOL_SCRIPTS)
 def test_tool_answers_help_and_argument_errors_before_importing_torch(
         tool, run_tool):
@@ -342,6 +351,7 @@ def test_overwrite_counts_only_the_names_this_configs_runner_writes(
                      'iter_400.pth', 'last_checkpoint'}
 
 
+@pytest.mark.slow
 def test_a_checkpoint_name_outside_the_work_dir_is_refused_before_writing(
         tmp_path, digits_root, run_tool):
     """``filename_tmpl='../precious_{}.pth'`` used to let --overwrite
@@ -393,6 +403,7 @@ def test_a_lock_file_that_is_a_link_or_a_folder_is_refused(tmp_path, kind):
     assert not elsewhere.exists()
 
 
+@pytest.mark.slow
 def test_resuming_a_checkpoint_of_another_model_names_what_it_is(
         tmp_path, digits_root, teacher_ckpt, run_tool):
     from conftest import options_to_argv, tiny_run_options

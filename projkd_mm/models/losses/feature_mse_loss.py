@@ -48,6 +48,22 @@ class FeatureMSELoss(nn.Module):
 
     The teacher feature is detached: no gradient ever reaches the teacher.
 
+    .. note::
+        mmrazor's ``L2Loss`` (mmrazor 1.0.0) computes the same value for
+        features of norm above ``eps`` with its defaults:
+        ``L2Loss(loss_weight=w, normalize=b, mult=1.0, div_element=False,
+        dist=False)`` equals ``FeatureMSELoss(loss_weight=w, normalize=b)``
+        (``reduction='batchmean'``, ``normalize_over='sample'``), and
+        ``div_element=True`` equals ``reduction='mean'``. Its other
+        arguments mean something else: ``mult=m`` multiplies the normalised
+        features, so the loss is ``m**2`` times ours; ``dist=True`` returns
+        ``w * sqrt(sum)``, the square root of ``reduction='sum'`` at weight
+        1. Where the two differ whatever the arguments: ``L2Loss`` divides
+        by the bare norm (an all-zero feature gives NaN), lets the gradient
+        reach the teacher feature, computes in the input's dtype (an fp16
+        feature of norm above 65504 gets an infinite norm and a wrong
+        loss) and has no ``normalize_over`` or ``teacher_pool``.
+
     Args:
         loss_weight (float): Weight ``w``. Defaults to 1.0.
         normalize (bool): L2-normalise every sample's feature first.

@@ -148,7 +148,7 @@ def _load_checkpoints_safely() -> None:
 
     from mmengine.runner.checkpoint import CheckpointLoader
 
-    from projkd_mm.utils import checkpoint as safe
+    from projkd_mm.utils import safe_load as safe
 
     def load_local_or_url(filename: str, map_location=None, **kwargs):
         """mmengine's local-file/URL loader, through the safe loader."""
@@ -159,7 +159,8 @@ def _load_checkpoints_safely() -> None:
 
         def load(filename: str, map_location=None, **kwargs):
             safe.refuse_if_weights_only_forced_off(filename)
-            return safe._inert(loader(filename, map_location, **kwargs))
+            return safe.drop_code_carrying_keys(
+                loader(filename, map_location, **kwargs))
 
         return load
 
@@ -341,7 +342,7 @@ WORKAROUNDS: Dict[str, Workaround] = {
             'truncated file fails without naming it.',
             how="the configs' `runner_type='SafeCheckpointRunner'` loads "
             '`load_from`/`--resume` through '
-            '`projkd_mm.utils.checkpoint.load_checkpoint_file` (nothing '
+            '`projkd_mm.utils.safe_load.load_checkpoint_file` (nothing '
             'patched); for every other load of mmengine (e.g. '
             "`init_cfg=dict(type='Pretrained')`) the tools enable, and you "
             "may, `projkd_mm.compat.enable('safe-checkpoint-loading')`: "

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from conftest import PEFD_FMNIST, REPO, options_to_argv, tiny_run_options
 
-from projkd_mm.utils.checkpoint import load_checkpoint_file
+from projkd_mm.utils.safe_load import load_checkpoint_file
 from projkd_tools.experiment import read_val_curve
 
 TRAIN = osp.join(REPO, 'tools', 'train.py')

@@ -19,7 +19,7 @@ from mmengine.registry import DefaultScope
 
 from projkd_mm.models.algorithms.width_inference import WidthInferenceError
 from projkd_mm.utils.build import build_model
-from projkd_mm.utils.checkpoint import CheckpointError
+from projkd_mm.utils.safe_load import CheckpointError
 
 DOC = osp.join(REPO, 'docs', 'misconfigurations.md')
 

@@ -16,18 +16,17 @@ from mmpretrain.structures import DataSample
 
 import projkd_mm  # noqa: F401  (compat layer + registries)
 from projkd_mm.utils.build import build_model
-from projkd_mm.utils.checkpoint import (
-    CheckpointError,
-    extract_state_dict,
-    load_checkpoint_file,
-    load_state_dict_strict,
-)
 from projkd_mm.utils.convert import (
     REPDISTILLER_ARCHS,
     TORCHVISION_ARCHS,
     ArchSpec,
     build_classifier,
     convert_checkpoint,
+)
+from projkd_mm.utils.safe_load import CheckpointError, load_checkpoint_file
+from projkd_mm.utils.state_dict import (
+    extract_state_dict,
+    load_state_dict_strict,
 )
 from projkd_mm.zoo import (
     CIFAR100_PAIRS,

@@ -11,7 +11,7 @@ from conftest import (
     tiny_run_options,
 )
 
-from projkd_mm.utils.checkpoint import load_checkpoint_file
+from projkd_mm.utils.safe_load import load_checkpoint_file
 
 
 def test_train_validate_save_resume_and_export(tmp_path, digits_root,

@@ -89,7 +89,7 @@ def converter_main(archs_names: Tuple[str, ...], source: str,
     args = parser.parse_args(argv)
     import_projkd_mm()
     from projkd_mm.utils import convert
-    from projkd_mm.utils.checkpoint import CheckpointError
+    from projkd_mm.utils.safe_load import CheckpointError
     archs = {'RepDistiller': convert.REPDISTILLER_ARCHS,
              'torchvision': convert.TORCHVISION_ARCHS}[source]
     try:

@@ -60,8 +60,8 @@ def main() -> None:
     setup(args)
     from mmengine.config import Config
 
-    from projkd_mm.utils.checkpoint import load_weights_strict
     from projkd_mm.utils.export import build_classifier
+    from projkd_mm.utils.state_dict import load_weights_strict
     from projkd_tools.deploy import (
         OPSET,
         export_onnx,

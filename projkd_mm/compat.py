@@ -22,7 +22,7 @@ import importlib
 import importlib.metadata
 import warnings
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, Iterable, List, Optional, Tuple, Type
 
 
 def _version(package: str) -> Optional[tuple]:
@@ -148,7 +148,7 @@ def _load_checkpoints_safely() -> None:
 
     from mmengine.runner.checkpoint import CheckpointLoader
 
-    from projkd_mm.utils import checkpoint as safe
+    from projkd_mm.utils import safe_load as safe
 
     def load_local_or_url(filename: str, map_location=None, **kwargs):
         """mmengine's local-file/URL loader, through the safe loader."""
@@ -159,7 +159,8 @@ def _load_checkpoints_safely() -> None:
 
         def load(filename: str, map_location=None, **kwargs):
             safe.refuse_if_weights_only_forced_off(filename)
-            return safe._inert(loader(filename, map_location, **kwargs))
+            return safe.drop_code_carrying_keys(
+                loader(filename, map_location, **kwargs))
 
         return load
 
@@ -239,15 +240,42 @@ def _set_module_inplace_false_on_torch2() -> None:
     BaseAlgorithm.set_module_inplace_false = set_module_inplace_false
 
 
-#: Messages of 'quiet-upstream-warnings' (tools/projkd_tools/cli.py sets
-#: the same filters before importing projkd_mm, whose import emits them).
-UPSTREAM_WARNINGS = ('Fail to import ``MultiScaleDeformableAttention``',
-                     'pkg_resources is deprecated')
+#: The upstream warnings 'quiet-upstream-warnings' silences, as
+#: ``(message, category)``: ``message`` is a regular expression matched at
+#: the start of the warning's text, as ``warnings.filterwarnings`` reads it.
+#: The one list: the tools (tools/projkd_tools/cli.py) and the tests
+#: (tests/conftest.py, as pytest ``filterwarnings``) silence these too.
+UPSTREAM_WARNINGS: Tuple[Tuple[str, Type[Warning]], ...] = (
+    ('Fail to import ``MultiScaleDeformableAttention``', UserWarning),
+    ('pkg_resources is deprecated', UserWarning),
+)
 
 
 def _quiet_upstream_warnings() -> None:
-    for message in UPSTREAM_WARNINGS:
-        warnings.filterwarnings('ignore', message=message)
+    for message, category in UPSTREAM_WARNINGS:
+        warnings.filterwarnings('ignore', message=message, category=category)
+
+
+def reissue_unlisted_warnings(
+        caught: Iterable[warnings.WarningMessage]) -> None:
+    """Issue again the ``caught`` warnings :data:`UPSTREAM_WARNINGS` does not
+    list, through the warning filters in force.
+
+    ``import projkd_mm`` emits some of the listed warnings before the list
+    can be read: code that silences them (the tools, the tests) imports
+    projkd_mm under ``warnings.catch_warnings(record=True)`` and hands the
+    record to this function, so every other warning of the import is shown
+    as usual.
+
+    Args:
+        caught: The warnings recorded by ``warnings.catch_warnings``.
+    """
+    with warnings.catch_warnings():
+        _quiet_upstream_warnings()
+        for warning in caught:
+            warnings.warn_explicit(warning.message, warning.category,
+                                   warning.filename, warning.lineno,
+                                   source=warning.source)
 
 
 def _package_name_unknown() -> bool:
@@ -314,7 +342,7 @@ WORKAROUNDS: Dict[str, Workaround] = {
             'truncated file fails without naming it.',
             how="the configs' `runner_type='SafeCheckpointRunner'` loads "
             '`load_from`/`--resume` through '
-            '`projkd_mm.utils.checkpoint.load_checkpoint_file` (nothing '
+            '`projkd_mm.utils.safe_load.load_checkpoint_file` (nothing '
             'patched); for every other load of mmengine (e.g. '
             "`init_cfg=dict(type='Pretrained')`) the tools enable, and you "
             "may, `projkd_mm.compat.enable('safe-checkpoint-loading')`: "
@@ -411,8 +439,9 @@ WORKAROUNDS: Dict[str, Workaround] = {
             symptom='a warning at every import that '
             '`MultiScaleDeformableAttention` (a detection op) is missing, '
             'and setuptools\' "pkg_resources is deprecated".',
-            how='tools/ scripts; elsewhere `projkd_mm.compat.enable('
-            "'quiet-upstream-warnings')` (filters by message)",
+            how='tools/ scripts (and the tests, as pytest filters); '
+            "elsewhere `projkd_mm.compat.enable('quiet-upstream-warnings')`"
+            ': filters the messages of `projkd_mm.compat.UPSTREAM_WARNINGS`',
             remove_when='mmcv >= 2.2 and an mmengine without pkg_resources',
             needed=lambda: True,
             patch=_quiet_upstream_warnings),

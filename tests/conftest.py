@@ -9,13 +9,19 @@ import os
 import os.path as osp
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
 import torch
 
-import projkd_mm  # noqa: F401  (compat layer + registries)
-from projkd_mm.datasets import write_idx_dataset
+# The import emits upstream warnings before projkd_mm.compat, which lists
+# them, can be read: hold them back, then let the unlisted ones through.
+with warnings.catch_warnings(record=True) as _caught:
+    import projkd_mm  # compat layer + registries
+projkd_mm.compat.reissue_unlisted_warnings(_caught)
+
+from projkd_mm.datasets import write_idx_dataset  # noqa: E402
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 # The tools' support package (tools/projkd_tools), as the tools see it.
@@ -32,6 +38,13 @@ torch.set_num_threads(max(1, min(2, torch.get_num_threads()) // int(
 # make it this interpreter even when its environment is not activated.
 os.environ['PATH'] = (osp.dirname(sys.executable) + os.pathsep +
                       os.environ.get('PATH', ''))
+
+
+def pytest_configure(config):
+    """Silence the upstream warnings projkd_mm.compat lists, in every test."""
+    for message, category in projkd_mm.compat.UPSTREAM_WARNINGS:
+        config.addinivalue_line('filterwarnings',
+                                f'ignore:{message}:{category.__name__}')
 
 
 @pytest.fixture(scope='session')

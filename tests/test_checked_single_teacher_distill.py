@@ -11,7 +11,7 @@ from mmengine.config import Config
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from projkd_mm.utils.build import build_model
-from projkd_mm.utils.checkpoint import CheckpointError, load_checkpoint_file
+from projkd_mm.utils.safe_load import CheckpointError, load_checkpoint_file
 
 
 def build(teacher_ckpt=None, **model_overrides):

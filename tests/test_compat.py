@@ -282,6 +282,58 @@ print('OK')
     assert proc.returncode == 0, proc.stderr[-3000:]
 
 
+def test_pytest_silences_the_compat_list_which_pyproject_does_not_repeat(
+        pytestconfig):
+    from projkd_mm import compat
+    ini = pytestconfig.getini('filterwarnings')
+    with open(osp.join(REPO, 'pyproject.toml')) as f:
+        pyproject = f.read()
+    for message, category in compat.UPSTREAM_WARNINGS:
+        assert f'ignore:{message}:{category.__name__}' in ini
+        assert message not in pyproject
+
+
+def test_unlisted_warnings_are_reissued_and_listed_ones_dropped():
+    import warnings
+
+    from projkd_mm import compat
+    listed, category = compat.UPSTREAM_WARNINGS[0]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        warnings.warn(listed + ' (from an upstream import)', category)
+        warnings.warn('an unlisted warning', UserWarning)
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter('always')
+        compat.reissue_unlisted_warnings(caught)
+    assert [str(w.message) for w in shown] == ['an unlisted warning']
+    assert shown[0].filename == caught[1].filename
+
+
+def test_tools_silence_the_compat_list_and_nothing_else():
+    """The tools' import of projkd_mm drops the listed warnings (and adds
+    an entry to the list to show that it reads it), shows every other."""
+    tools = osp.join(REPO, 'tools')
+    proc = python(f'''
+import sys, warnings
+sys.path.insert(0, {tools!r})
+from projkd_tools import cli
+projkd_mm = cli.import_projkd_mm()
+warnings.warn('an unlisted test warning')
+projkd_mm.compat.UPSTREAM_WARNINGS += (('a listed test warning',
+                                        UserWarning),)
+projkd_mm.compat.reissue_unlisted_warnings(
+    [warnings.WarningMessage('a listed test warning', UserWarning, 'x', 1)])
+''')
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert 'an unlisted test warning' in proc.stderr
+    assert 'a listed test warning' not in proc.stderr
+    # What a plain import shows here (mmcv-lite: the missing
+    # MultiScaleDeformableAttention), the tools do not.
+    from projkd_mm import compat
+    for message, _ in compat.UPSTREAM_WARNINGS:
+        assert not re.search(message, proc.stderr)
+
+
 def test_recorder_errors_keep_upstream_assertion_contract():
     from projkd_mm.models.distillers import (
         RecorderSourceError,

@@ -42,8 +42,8 @@ def test_deploy_writes_an_onnx_file_that_onnxruntime_runs_as_pytorch(
     import onnxruntime
     from mmengine.config import Config
 
-    from projkd_mm.utils.checkpoint import load_weights_strict
     from projkd_mm.utils.export import build_classifier
+    from projkd_mm.utils.state_dict import load_weights_strict
     onnx_path = str(tmp_path / 'student.onnx')
     out = run_tool('tools/deploy_student.py', student, '--config',
                    STUDENT_CFG, '--onnx', onnx_path, '--data-root',
@@ -92,7 +92,7 @@ def test_disagreement_above_the_tolerance_is_an_error_leaving_no_file(
 
 
 def test_a_checkpoint_without_a_student_is_refused(tmp_path, student):
-    from projkd_mm.utils.checkpoint import load_checkpoint_file
+    from projkd_mm.utils.safe_load import load_checkpoint_file
     state = load_checkpoint_file(student)['state_dict']
     teacher_only = str(tmp_path / 'teacher_only.pth')
     torch.save({'state_dict': {f'teacher.{k}': v
@@ -107,7 +107,7 @@ def test_a_distillation_checkpoint_or_config_asks_for_the_export_first(
         tmp_path, student):
     from conftest import PEFD_FMNIST
 
-    from projkd_mm.utils.checkpoint import load_checkpoint_file
+    from projkd_mm.utils.safe_load import load_checkpoint_file
     state = load_checkpoint_file(student)['state_dict']
     distill = str(tmp_path / 'distill.pth')
     torch.save({'state_dict': {

@@ -16,7 +16,7 @@ from conftest import (
 )
 
 from projkd_mm.datasets import DEBIAN_FASHION_MNIST
-from projkd_mm.utils.checkpoint import CheckpointError, load_checkpoint_file
+from projkd_mm.utils.safe_load import CheckpointError, load_checkpoint_file
 
 FASHION_TEST_IMAGES = osp.join(DEBIAN_FASHION_MNIST,
                                't10k-images-idx3-ubyte.gz')

@@ -17,7 +17,7 @@ import pytest
 import torch
 from conftest import PEFD_FMNIST, REPO, options_to_argv, tiny_run_options
 
-from projkd_mm.utils.checkpoint import load_checkpoint_file
+from projkd_mm.utils.safe_load import load_checkpoint_file
 from projkd_tools.experiment import read_val_curve
 
 # Every test here starts a Python process or trains for real.

@@ -106,3 +106,71 @@ def test_teacher_pool_never_upsamples_a_smaller_teacher_map():
     with pytest.raises(ValueError, match=r'teacher map \(2, 8, 4, 4\) is '
                        r'smaller than the student\'s \(2, 8, 8, 8\)'):
         loss(torch.randn(2, 8, 8, 8), torch.randn(2, 8, 4, 4))
+
+
+def _both(ours: dict, theirs: dict):
+    """FeatureMSELoss and mmrazor's L2Loss, built through the registry."""
+    return (MODELS.build(dict(_scope_='mmrazor', type='FeatureMSELoss',
+                              **ours)),
+            MODELS.build(dict(_scope_='mmrazor', type='L2Loss', **theirs)))
+
+
+def _features(shape, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return (torch.relu(torch.randn(*shape, generator=g)),
+            torch.relu(torch.randn(*shape, generator=g)))
+
+
+@pytest.mark.parametrize('shape', [(16, 64), (4, 8, 3, 3)])
+@pytest.mark.parametrize('ours, theirs', [
+    (dict(), dict()),
+    (dict(loss_weight=12.5), dict(loss_weight=12.5, normalize=True,
+                                  mult=1.0, div_element=False, dist=False)),
+    (dict(reduction='mean'), dict(div_element=True)),
+    (dict(normalize=False), dict(normalize=False)),
+    (dict(normalize=False, reduction='mean'),
+     dict(normalize=False, div_element=True)),
+])
+def test_equals_mmrazor_l2loss_for_the_arguments_the_docstring_names(
+        shape, ours, theirs):
+    s, t = _features(shape)
+    feature_mse, l2 = _both(ours, theirs)
+    torch.testing.assert_close(feature_mse(s, t), l2(s, t))
+
+
+def test_l2loss_dist_is_the_square_root_of_our_sum():
+    s, t = _features((16, 64))
+    feature_mse, l2 = _both(dict(reduction='sum'),
+                            dict(loss_weight=3.0, dist=True))
+    torch.testing.assert_close(l2(s, t), 3.0 * feature_mse(s, t).sqrt())
+
+
+def test_l2loss_mult_scales_the_loss_by_its_square():
+    s, t = _features((16, 64))
+    feature_mse, l2 = _both(dict(), dict(mult=2.0))
+    torch.testing.assert_close(l2(s, t), 4 * feature_mse(s, t))
+
+
+def test_where_l2loss_differs_whatever_its_arguments():
+    s, t = _features((4, 8, 3, 3))
+    per_location, l2 = _both(dict(normalize_over='location'), dict())
+    assert not torch.allclose(per_location(s, t), l2(s, t))
+    feature_mse = FeatureMSELoss()
+    # An all-zero feature: NaN there, finite here.
+    zero = torch.zeros(4, 16)
+    assert torch.isnan(l2(zero, t.flatten(1)[:, :16]))
+    assert torch.isfinite(feature_mse(zero, t.flatten(1)[:, :16]))
+    # fp16 features of norm above 65504: an infinite norm there.
+    big_s, big_t = (torch.rand(2, 2, 20480) * 3000).half()
+    torch.testing.assert_close(feature_mse(big_s, big_t),
+                               l2(big_s.float(), big_t.float()))
+    assert not torch.isclose(l2(big_s, big_t).float(),
+                             l2(big_s.float(), big_t.float()))
+    # The gradient reaches the teacher feature there, not here.
+    s = s.flatten(1).requires_grad_()
+    t = t.flatten(1).requires_grad_()
+    l2(s, t).backward()
+    assert t.grad is not None and t.grad.abs().sum() > 0
+    t.grad = None
+    feature_mse(s, t).backward()
+    assert t.grad is None

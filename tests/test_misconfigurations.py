@@ -21,7 +21,7 @@ from test_checked_constructor import DOCUMENTED_CASES as CONSTRUCTOR_CASES
 
 from projkd_mm.models.algorithms.width_inference import WidthInferenceError
 from projkd_mm.utils.build import build_model
-from projkd_mm.utils.checkpoint import CheckpointError
+from projkd_mm.utils.safe_load import CheckpointError
 
 DOC = osp.join(REPO, 'docs', 'misconfigurations.md')
 

@@ -20,7 +20,7 @@ from torch import nn
 from projkd_mm.models.connectors import ProjectorEnsembleConnector
 from projkd_mm.models.losses import SRDLoss
 from projkd_mm.utils.build import build_model
-from projkd_mm.utils.checkpoint import load_checkpoint_file
+from projkd_mm.utils.safe_load import load_checkpoint_file
 
 SRD_FMNIST = osp.join(FMNIST_DIR, 'srd_resnet20s2_resnet8s2_5e_fmnist.py')
 

@@ -17,7 +17,7 @@ from conftest import (
 from mmengine.config import Config
 
 from projkd_mm.utils.build import build_model
-from projkd_mm.utils.checkpoint import load_checkpoint_file
+from projkd_mm.utils.safe_load import load_checkpoint_file
 
 CHEAP = dict(teacher_dtype='bf16', teacher_memory_format='channels_last')
 FP32 = dict(teacher_dtype='fp32', teacher_memory_format='contiguous')

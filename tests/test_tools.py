@@ -87,12 +87,9 @@ def test_export_never_overwrites_its_source_nor_writes_a_bad_export(
     from mmengine.config import Config
     from mmpretrain.registry import MODELS
 
-    from projkd_mm.utils.checkpoint import (
-        CheckpointError,
-        load_checkpoint_file,
-        load_state_dict_strict,
-    )
     from projkd_mm.utils.export import export_submodel
+    from projkd_mm.utils.safe_load import CheckpointError, load_checkpoint_file
+    from projkd_mm.utils.state_dict import load_state_dict_strict
     src = str(tmp_path / 'distill.pth')
     # A distillation-shaped checkpoint: the teacher's weights under
     # ``architecture.`` and ``teacher.``.

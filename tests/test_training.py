@@ -11,7 +11,7 @@ from conftest import (
     tiny_run_options,
 )
 
-from projkd_mm.utils.checkpoint import load_checkpoint_file
+from projkd_mm.utils.safe_load import load_checkpoint_file
 
 # Every test here starts a Python process or trains for real.
 pytestmark = pytest.mark.slow

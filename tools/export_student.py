@@ -55,13 +55,13 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     args = parse_args(argv)
     import projkd_mm  # noqa: F401
-    from projkd_mm.utils.checkpoint import CheckpointError
     from projkd_mm.utils.export import (
         SAVED_CONFIG,
         STUDENT_PREFIX,
         config_path_for,
         export_submodel,
     )
+    from projkd_mm.utils.safe_load import CheckpointError
     if args.prefix is None:
         args.prefix = STUDENT_PREFIX
     prefix = None if args.prefix.lower() == 'none' else args.prefix

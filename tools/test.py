@@ -54,12 +54,9 @@ def main(argv=None) -> None:
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
 
-    from projkd_mm.utils.checkpoint import (
-        CheckpointError,
-        check_checkpoint_fits,
-        extract_state_dict,
-        load_checkpoint_file,
-    )
+    from projkd_mm.utils.safe_load import CheckpointError, load_checkpoint_file
+    from projkd_mm.utils.state_dict import extract_state_dict
+    from projkd_tools.checkpoint_diagnostics import check_checkpoint_fits
     runner = (RUNNERS.build(cfg) if 'runner_type' in cfg
               else Runner.from_cfg(cfg))
     model = runner.model.module if is_model_wrapper(runner.model) \

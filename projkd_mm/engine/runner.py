@@ -7,8 +7,8 @@ from mmengine.runner.checkpoint import (
     _load_checkpoint_to_model,
 )
 
-from projkd_mm.utils.checkpoint import (
-    _inert,
+from projkd_mm.utils.safe_load import (
+    drop_code_carrying_keys,
     load_checkpoint_file,
     refuse_if_weights_only_forced_off,
 )
@@ -20,7 +20,7 @@ _OWN_SCHEMES = ('http://', 'https://')
 class SafeCheckpointRunner(Runner):
     """``Runner`` whose ``load_checkpoint`` (``load_from``, ``--resume``)
     reads files through
-    :func:`projkd_mm.utils.checkpoint.load_checkpoint_file`.
+    :func:`projkd_mm.utils.safe_load.load_checkpoint_file`.
 
     mmengine 0.10.7 loads with a bare ``torch.load``: on torch >= 2.6 its
     own checkpoints fail to load ("Unsupported global: ...
@@ -44,7 +44,7 @@ class SafeCheckpointRunner(Runner):
             checkpoint = load_checkpoint_file(filename, 'checkpoint')
         else:
             refuse_if_weights_only_forced_off(filename)
-            checkpoint = _inert(
+            checkpoint = drop_code_carrying_keys(
                 _load_checkpoint(filename, map_location=map_location))
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
         model = self.model.module if is_model_wrapper(self.model) \

@@ -23,10 +23,9 @@ from mmpretrain.registry import MODELS
 from torch import nn
 
 from projkd_mm.fileio import atomic_torch_save
-from projkd_mm.utils.checkpoint import (
-    CheckpointError,
+from projkd_mm.utils.safe_load import CheckpointError, load_checkpoint_file
+from projkd_mm.utils.state_dict import (
     extract_state_dict,
-    load_checkpoint_file,
     load_state_dict_strict,
 )
 from projkd_mm.zoo import (  # noqa: F401  (the converters' tables)

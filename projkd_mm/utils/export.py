@@ -25,12 +25,11 @@ import re
 from typing import Any, Callable, Dict, Optional
 
 from projkd_mm.fileio import atomic_torch_save, atomic_write
-from projkd_mm.utils.checkpoint import (
+from projkd_mm.utils.safe_load import CheckpointError, load_checkpoint_file
+from projkd_mm.utils.state_dict import (
     STUDENT_PREFIX,
     TEACHER_PREFIX,
-    CheckpointError,
     extract_state_dict,
-    load_checkpoint_file,
     load_state_dict_strict,
     split_state_dict,
 )

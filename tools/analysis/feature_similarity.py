@@ -116,12 +116,11 @@ from projkd_mm.analysis import (  # noqa: E402
     extract_outputs,
     linear_cka,
 )
-from projkd_mm.utils.checkpoint import (  # noqa: E402
+from projkd_mm.utils.safe_load import CheckpointError, load_checkpoint_file  # noqa: E402
+from projkd_mm.utils.state_dict import (  # noqa: E402
     STUDENT_PREFIX,
     TEACHER_PREFIX,
-    CheckpointError,
     extract_state_dict,
-    load_checkpoint_file,
     load_state_dict_strict,
     split_state_dict,
 )

@@ -15,4 +15,6 @@ answers at once) and call in here.
 - :mod:`projkd_tools.study`: the Fashion-MNIST ablation study.
 - :mod:`projkd_tools.deploy`: ONNX export checked by onnxruntime
   (tools/deploy_student.py).
+- :mod:`projkd_tools.checkpoint_diagnostics`: what kind of checkpoint a
+  file is, and which config or tool fits it (the tools' errors).
 """

@@ -7,23 +7,21 @@ seconds of imports. Everything that needs mmengine happens after parsing.
 import argparse
 from typing import Dict, List, Optional, Tuple
 
-#: Upstream import-time warnings the tools silence (the same messages as
-#: projkd_mm.compat's 'quiet-upstream-warnings'): set before the import
-#: that emits them.
-UPSTREAM_WARNINGS = ('Fail to import ``MultiScaleDeformableAttention``',
-                     'pkg_resources is deprecated')
-
 
 def import_projkd_mm():
     """Import projkd_mm the way every tool does: upstream import noise
-    silenced, and the opt-in workarounds the tools rely on enabled
-    (checkpoint loads under the trust policy; docs/faq.md)."""
+    silenced (``projkd_mm.compat.UPSTREAM_WARNINGS``), and the opt-in
+    workarounds the tools rely on enabled (checkpoint loads under the trust
+    policy; docs/faq.md)."""
     import warnings
-    for message in UPSTREAM_WARNINGS:
-        warnings.filterwarnings('ignore', message=message)
-    import projkd_mm
+
+    # The import emits the listed warnings before the list can be read:
+    # hold them back, then let the unlisted ones through.
+    with warnings.catch_warnings(record=True) as caught:
+        import projkd_mm
     projkd_mm.compat.enable('quiet-upstream-warnings',
                             'safe-checkpoint-loading')
+    projkd_mm.compat.reissue_unlisted_warnings(caught)
     return projkd_mm
 
 
@@ -91,7 +89,7 @@ def converter_main(archs_names: Tuple[str, ...], source: str,
     args = parser.parse_args(argv)
     import_projkd_mm()
     from projkd_mm.utils import convert
-    from projkd_mm.utils.checkpoint import CheckpointError
+    from projkd_mm.utils.safe_load import CheckpointError
     archs = {'RepDistiller': convert.REPDISTILLER_ARCHS,
              'torchvision': convert.TORCHVISION_ARCHS}[source]
     try:

@@ -75,15 +75,14 @@ def load_classifier(checkpoint: str, config: str):
     """
     from mmengine.config import Config
 
-    from projkd_mm.utils.checkpoint import (
+    from projkd_mm.utils.export import build_classifier
+    from projkd_mm.utils.safe_load import CheckpointError, load_checkpoint_file
+    from projkd_mm.utils.state_dict import (
         STUDENT_PREFIX,
-        CheckpointError,
-        describe_checkpoint,
         extract_state_dict,
-        load_checkpoint_file,
         load_state_dict_strict,
     )
-    from projkd_mm.utils.export import build_classifier
+    from projkd_tools.checkpoint_diagnostics import describe_checkpoint
     cfg = Config.fromfile(config)
     if 'architecture' in cfg.get('model', {}):
         raise DeployError(

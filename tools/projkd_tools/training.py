@@ -249,12 +249,9 @@ def runner_class(channels_last: bool, runner_type: str = 'Runner') -> type:
         raise ValueError(f'runner_type={runner_type!r} is not a registered '
                          'Runner.')
 
-    from projkd_mm.utils.checkpoint import (
-        CheckpointError,
-        describe_checkpoint,
-        extract_state_dict,
-        load_checkpoint_file,
-    )
+    from projkd_mm.utils.safe_load import CheckpointError, load_checkpoint_file
+    from projkd_mm.utils.state_dict import extract_state_dict
+    from projkd_tools.checkpoint_diagnostics import describe_checkpoint
 
     class TrainRunner(Runner):
 

@@ -25,7 +25,7 @@ model = dict(
     # mmpretrain model zoo Swin-T (swin-tiny_16xb64_in1k, 81.18 % top-1),
     # saved in the first Swin layout (`norm`, `attn_mask`): the model
     # converts it on load, which the strict loader accepts
-    # (projkd_mm/utils/checkpoint.py). Offline: download it and pass
+    # (projkd_mm/utils/safe_load.py). Offline: download it and pass
     # --cfg-options model.teacher_ckpt=/path/swin_tiny_224_....pth
     teacher_ckpt='https://download.openmmlab.com/mmclassification/v0/swin-transformer/swin_tiny_224_b16x64_300e_imagenet_20210616_090925-66df6be6.pth',  # noqa: E501
     distiller=dict(

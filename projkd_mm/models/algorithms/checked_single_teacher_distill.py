@@ -21,7 +21,7 @@ from projkd_mm.models.algorithms.width_inference import infer_widths
 from projkd_mm.teacher_cache import TeacherCacheError, TeacherCacheStore
 from projkd_mm.teacher_cache.store import file_sha256, host_info
 from projkd_mm.teacher_cache.views import plain
-from projkd_mm.utils.checkpoint import load_weights_strict
+from projkd_mm.utils.state_dict import load_weights_strict
 from projkd_mm.validation import (
     check_algorithm_options,
     check_distill_config,
@@ -38,7 +38,7 @@ class CheckedSingleTeacherDistill(SingleTeacherDistill):
     - **No silent random teacher.** Without ``teacher_ckpt`` the build fails
       unless ``allow_random_teacher=True`` says so.
     - **Strict, safe teacher loading.** The checkpoint is unpickled with
-      ``weights_only=True`` (see :mod:`projkd_mm.utils.checkpoint`) and must
+      ``weights_only=True`` (see :mod:`projkd_mm.utils.safe_load`) and must
       match the teacher key for key and shape for shape; a mismatch is an
       error listing the differences instead of a partial load.
     - **Teacher fully in eval mode** (BatchNorm and dropout) unless it is

@@ -15,20 +15,54 @@ class FeatureMSELoss(nn.Module):
     The direction-alignment loss of "Improved Feature Distillation via
     Projector Ensemble", Chen et al., NeurIPS 2022
     (https://arxiv.org/abs/2210.15274; reference code
-    https://github.com/chenyd7/PEFD). With ``normalize=True`` each sample's
-    feature is flattened and divided by its L2 norm, and
+    https://github.com/chenyd7/PEFD).
+
+    With ``normalize=True`` (the paper's) each sample's feature is flattened
+    and divided by its L2 norm, :math:`\hat{s} = s / \lVert s \rVert_2`.
+    Two unit vectors differ by
 
     .. math::
-        \mathcal{L} = w \cdot \frac{1}{N} \sum_n
-            \lVert \hat{s}_n - \hat{t}_n \rVert_2^2
-        = w \cdot \frac{2}{N} \sum_n (1 - \cos(s_n, t_n))
+        \lVert \hat{s} - \hat{t} \rVert_2^2
+            = \lVert \hat{s} \rVert_2^2 + \lVert \hat{t} \rVert_2^2
+              - 2\, \hat{s} \cdot \hat{t}
+            = 2\, (1 - \cos(s, t)),
 
-    for ``reduction='batchmean'``: so ``loss_weight=12.5`` reproduces the
-    reference's ``25 * mean(1 - cos)`` exactly. ``reduction='mean'`` also
-    divides by the feature size (``C`` or ``C*H*W``), which makes the same
-    weight 256-2048x weaker: keep ``batchmean`` for the paper's recipe.
+    so over a batch of ``N`` samples, with ``reduction='batchmean'`` (sum
+    over the feature, mean over the batch),
+
+    .. math::
+        \mathcal{L} = \frac{w}{N} \sum_{n=1}^{N}
+            \lVert \hat{s}_n - \hat{t}_n \rVert_2^2
+        = 2w \cdot \frac{1}{N} \sum_{n=1}^{N} (1 - \cos(s_n, t_n)).
+
+    The reference code computes ``25 * mean(1 - cos)``: ``loss_weight=12.5``
+    with ``reduction='batchmean'`` is that value exactly (the paper's
+    recipe; tests/test_feature_mse_loss.py checks it against the reference's
+    formula). Non-negative features (after a ReLU) have ``cos >= 0``, so the
+    loss then lies in ``[0, 25]``. ``reduction='mean'`` also divides by the
+    feature size ``D`` (``C`` or ``C*H*W``), which makes the same weight
+    ``D`` times weaker (256-2048x for usual widths); ``'sum'`` does not
+    divide by ``N``. With ``normalize_over='location'`` the identity holds
+    per location and the loss sums ``2w (1 - cos)`` over the ``H*W``
+    locations before the mean over the batch.
 
     The teacher feature is detached: no gradient ever reaches the teacher.
+
+    .. note::
+        mmrazor's ``L2Loss`` (mmrazor 1.0.0) computes the same value for
+        features of norm above ``eps`` with its defaults:
+        ``L2Loss(loss_weight=w, normalize=b, mult=1.0, div_element=False,
+        dist=False)`` equals ``FeatureMSELoss(loss_weight=w, normalize=b)``
+        (``reduction='batchmean'``, ``normalize_over='sample'``), and
+        ``div_element=True`` equals ``reduction='mean'``. Its other
+        arguments mean something else: ``mult=m`` multiplies the normalised
+        features, so the loss is ``m**2`` times ours; ``dist=True`` returns
+        ``w * sqrt(sum)``, the square root of ``reduction='sum'`` at weight
+        1. Where the two differ whatever the arguments: ``L2Loss`` divides
+        by the bare norm (an all-zero feature gives NaN), lets the gradient
+        reach the teacher feature, computes in the input's dtype (an fp16
+        feature of norm above 65504 gets an infinite norm and a wrong
+        loss) and has no ``normalize_over`` or ``teacher_pool``.
 
     Args:
         loss_weight (float): Weight ``w``. Defaults to 1.0.

@@ -20,7 +20,7 @@ from conftest import (
     tiny_run_options,
 )
 
-from projkd_mm.utils.checkpoint import (
+from projkd_mm.utils.safe_load import (
     CheckpointError,
     UnsafeCheckpointError,
     load_checkpoint_file,
@@ -68,8 +68,8 @@ LOAD_PATHS = '''
 import sys, projkd_mm
 projkd_mm.compat.enable('safe-checkpoint-loading')
 from mmengine.runner.checkpoint import _load_checkpoint
-from projkd_mm.utils.checkpoint import (UnsafeCheckpointError,
-                                        load_checkpoint_file)
+from projkd_mm.utils.safe_load import (UnsafeCheckpointError,
+                                       load_checkpoint_file)
 from projkd_mm.utils.export import export_submodel
 path = sys.argv[1]
 for name, load in (('loader', lambda: load_checkpoint_file(path)),

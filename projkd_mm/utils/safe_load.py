@@ -53,11 +53,9 @@ import pickletools
 import re
 import tarfile
 import zipfile
-from collections import OrderedDict
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Optional
 
 import torch
-from torch import nn
 
 
 class CheckpointError(RuntimeError):
@@ -433,8 +431,19 @@ def refuse_if_weights_only_forced_off(filename: str) -> None:
             'its local path.')
 
 
-def _inert(checkpoint: Any) -> Any:
-    """Drop the keys that MMEngine/MMRazor turn into code or a config."""
+def drop_code_carrying_keys(checkpoint: Any) -> Any:
+    """Drop, in place, the keys that MMEngine/MMRazor turn into code or a
+    config (step 3 of the trust policy), for loads that do not go through
+    :func:`load_checkpoint_file`.
+
+    Args:
+        checkpoint: An unpickled checkpoint; anything but a dict is
+            returned as it is.
+
+    Returns:
+        The same object, without ``meta['config']``, ``meta['cfg']`` and
+        ``message_hub['runtime_info']['cfg']``.
+    """
     if not isinstance(checkpoint, dict):
         return checkpoint
     meta = checkpoint.get('meta')
@@ -506,7 +515,7 @@ def load_checkpoint_file(path: str, what: str = 'checkpoint') -> Dict:
         with torch.serialization.safe_globals(_safe_globals()):
             loaded = torch.load(path, map_location='cpu', weights_only=True)
         _refuse_deep_nesting(loaded, path, what)
-        return _inert(_materialise(loaded))
+        return drop_code_carrying_keys(_materialise(loaded))
     except UnsafeCheckpointError:
         raise
     except Exception as err:
@@ -528,160 +537,3 @@ def load_checkpoint_file(path: str, what: str = 'checkpoint') -> Dict:
             f'({type(err).__name__}: {detail or "no message"}). It may '
             'have been written by a process that died: use an earlier '
             'checkpoint or train again.') from err
-
-
-def extract_state_dict(checkpoint: Mapping, what: str) -> 'OrderedDict':
-    """Return the state dict of a checkpoint in any usual layout."""
-    if not isinstance(checkpoint, Mapping):
-        raise CheckpointError(
-            f'The {what} holds a {type(checkpoint).__name__}, expected a '
-            'dict of tensors or a dict with a "state_dict" entry.')
-    for key in ('state_dict', 'model'):
-        if key in checkpoint and isinstance(checkpoint[key], Mapping):
-            checkpoint = checkpoint[key]
-            break
-    state_dict = OrderedDict(
-        (k[len('module.'):] if k.startswith('module.') else k, v)
-        for k, v in checkpoint.items())
-    return state_dict
-
-
-#: Where a distillation Runner checkpoint keeps each model.
-STUDENT_PREFIX = 'architecture.'
-TEACHER_PREFIX = 'teacher.'
-
-
-def split_state_dict(state_dict: Mapping, prefix: str) -> 'OrderedDict':
-    """The entries of ``state_dict`` under ``prefix``, prefix removed: the
-    student (``'architecture.'``) or the teacher (``'teacher.'``) of a
-    distillation checkpoint. A prefix without its trailing dot means the
-    same as with it."""
-    if not prefix.endswith('.'):
-        prefix += '.'
-    return OrderedDict((k[len(prefix):], v) for k, v in state_dict.items()
-                       if k.startswith(prefix))
-
-
-def load_weights_strict(module: nn.Module, path: str, what: str) -> None:
-    """Load the weights of the file ``path`` into ``module``, strictly.
-
-    The one way projkd_mm loads a model's weights from a file: the file is
-    read under the trust policy (:func:`load_checkpoint_file`), its state
-    dict found in any usual layout (:func:`extract_state_dict`) and loaded
-    key for key and shape for shape (:func:`load_state_dict_strict`).
-    ``what`` names the file in errors, e.g. ``"teacher checkpoint
-    (model.teacher_ckpt='t.pth')"``.
-    """
-    state_dict = extract_state_dict(load_checkpoint_file(path, what), what)
-    load_state_dict_strict(module, state_dict, what)
-
-
-def _summarise(keys: List[str], limit: int = 8) -> str:
-    shown = ', '.join(keys[:limit])
-    return shown + (f', ... ({len(keys) - limit} more)'
-                    if len(keys) > limit else '')
-
-
-def load_state_dict_strict(module: nn.Module, state_dict: Mapping,
-                           what: str) -> None:
-    """Load every parameter and buffer of ``module`` or fail saying why.
-
-    Unlike ``mmengine.runner.load_checkpoint`` (``strict=False``), a
-    checkpoint for another architecture is an error listing the missing,
-    unexpected and wrongly shaped keys, never a silent partial load.
-
-    Keys that differ only in a layout the model converts itself on load
-    (its ``_load_from_state_dict``, e.g. mmpretrain's Swin renaming an old
-    ``norm`` and dropping ``attn_mask`` buffers of zoo checkpoints) are
-    accepted when torch's strict load, which runs those conversions, fills
-    every parameter and buffer.
-    """
-    own = module.state_dict()
-    missing = [k for k in own if k not in state_dict]
-    unexpected = [k for k in state_dict if k not in own]
-    shape = [
-        f'{k} {tuple(state_dict[k].shape)} vs model {tuple(own[k].shape)}'
-        for k in own if k in state_dict and hasattr(state_dict[k], 'shape')
-        and tuple(state_dict[k].shape) != tuple(own[k].shape)
-    ]
-    if missing or unexpected or shape:
-        lines = [f'The {what} does not match the model it is loaded into:']
-        if missing:
-            lines.append(f'  missing keys ({len(missing)}): '
-                         f'{_summarise(missing)}')
-        if unexpected:
-            lines.append(f'  unexpected keys ({len(unexpected)}): '
-                         f'{_summarise(unexpected)}')
-        if shape:
-            lines.append(f'  shape mismatch ({len(shape)}): '
-                         f'{_summarise(shape, 4)}')
-        lines.append('Check that the checkpoint was trained with the same '
-                     'model config (depth, widths, num_classes); convert '
-                     'foreign layouts with tools/model_converters/ first.')
-        try:
-            # The model's own conversions of older layouts (a copy: they
-            # may delete keys); strict: anything left over still fails.
-            module.load_state_dict(dict(state_dict), strict=True)
-        except RuntimeError:
-            raise CheckpointError('\n'.join(lines)) from None
-        return
-    module.load_state_dict(state_dict, strict=True)
-
-
-def describe_checkpoint(state_dict: Mapping) -> str:
-    """What kind of checkpoint a state dict looks like, in words."""
-    prefixes = {key.split('.', 1)[0] for key in state_dict}
-    if 'architecture' in prefixes and ('teacher' in prefixes
-                                       or 'distiller' in prefixes):
-        return ('a distillation checkpoint (architecture.* = student, '
-                'teacher.*, distiller.*)')
-    if prefixes & {'backbone', 'neck', 'head'}:
-        return ('a plain classifier checkpoint (backbone.*, head.*), such '
-                'as a teacher or a student exported by '
-                'tools/export_student.py')
-    return f'a checkpoint with top-level keys {sorted(prefixes)[:6]}'
-
-
-def check_checkpoint_fits(model: nn.Module, state_dict: Mapping, path: str,
-                          config: str) -> None:
-    """Refuse to evaluate a model the checkpoint does not fully fill.
-
-    Raises:
-        CheckpointError: Naming what the checkpoint looks like and which
-            config or tool fits it.
-    """
-    try:
-        _check_same_keys(model, state_dict)
-    except CheckpointError as err:
-        own = describe_checkpoint(model.state_dict())
-        kind = describe_checkpoint(state_dict)
-        if kind.startswith('a distillation') and \
-                not own.startswith('a distillation'):
-            fix = ('Test it with the distillation config it was trained '
-                   'with, or export the student first: python '
-                   f'tools/export_student.py {path} student.pth --config '
-                   f'{config}')
-        elif own.startswith('a distillation') and \
-                not kind.startswith('a distillation'):
-            fix = ('Test it with the plain mmpretrain config of that model '
-                   '(the student or teacher config, e.g. '
-                   'configs/projkd/fashion_mnist/resnet8_10e_fmnist.py).')
-        else:
-            fix = ('It was trained with another model config: use that '
-                   'config.')
-        raise CheckpointError(
-            f'The checkpoint {path!r} is {kind}, but {config} builds a '
-            f'model expecting {own}; evaluating it would score random '
-            f'weights. {fix}\n{err}') from None
-
-
-def _check_same_keys(module: nn.Module, state_dict: Mapping) -> None:
-    """``load_state_dict_strict``'s checks, without loading anything."""
-    own = module.state_dict()
-    bad = [k for k in own if k not in state_dict] + [
-        k for k in state_dict if k not in own] + [
-        k for k in own if k in state_dict
-        and hasattr(state_dict[k], 'shape')
-        and tuple(state_dict[k].shape) != tuple(own[k].shape)]
-    if bad:
-        load_state_dict_strict(module, state_dict, 'checkpoint')

@@ -173,58 +173,6 @@ def _load_checkpoints_safely() -> None:
         force=True)
 
 
-def _sync_batchnorm_on_cpu() -> None:
-    import torch
-    import torch.distributed as torch_dist
-    from torch import nn
-    from torch.distributed.nn.functional import all_reduce
-
-    torch_forward = nn.SyncBatchNorm.forward
-
-    def forward(self, input: torch.Tensor) -> torch.Tensor:
-        group = self.process_group or torch_dist.group.WORLD
-        if (input.device.type != 'cpu' or not self.training
-                or not torch_dist.is_initialized()
-                or torch_dist.get_world_size(group) == 1):
-            return torch_forward(self, input)
-        self._check_input_dim(input)
-        momentum = self.momentum
-        if self.track_running_stats and self.num_batches_tracked is not None:
-            self.num_batches_tracked.add_(1)
-            if momentum is None:  # cumulative moving average
-                momentum = 1.0 / float(self.num_batches_tracked)
-        dims = [0] + list(range(2, input.dim()))
-        shape = [1, -1] + [1] * (input.dim() - 2)
-        count = all_reduce(
-            input.new_tensor(float(input.numel() // input.shape[1])),
-            group=group)
-        # Two passes (mean, then centred squares): as exact as one process.
-        mean = all_reduce(input.sum(dims), group=group) / count
-        centred = input - mean.view(shape)
-        var = all_reduce(centred.pow(2).sum(dims), group=group) / count
-        if self.track_running_stats and self.running_mean is not None:
-            with torch.no_grad():
-                self.running_mean.lerp_(mean.detach(), momentum)
-                self.running_var.lerp_(
-                    var.detach() * count / (count - 1), momentum)
-        out = centred * torch.rsqrt(var + self.eps).view(shape)
-        if self.affine:
-            out = out * self.weight.view(shape) + self.bias.view(shape)
-        return out
-
-    nn.SyncBatchNorm.forward = forward
-
-    ddp_check = nn.parallel.DistributedDataParallel.\
-        _passing_sync_batchnorm_handle
-
-    def passing_sync_batchnorm_handle(self, module: nn.Module) -> None:
-        if self.device_type != 'cpu':
-            ddp_check(self, module)
-
-    nn.parallel.DistributedDataParallel._passing_sync_batchnorm_handle = \
-        passing_sync_batchnorm_handle
-
-
 def _modules_is_plain_dict() -> bool:
     from collections import OrderedDict
 
@@ -384,18 +332,21 @@ WORKAROUNDS: Dict[str, Workaround] = {
             needed=lambda: _no_cuda() and _at_most('mmengine', (0, 10, 7))),
         Workaround(
             name='cpu-sync-batchnorm',
-            applied_by='opt-in',
+            applied_by='tools',
             upstream='torch (any version)',
             symptom="`sync_bn='torch'` fails on CPU processes "
             '("SyncBatchNorm expected input tensor to be on GPU"), and DDP '
             'refuses CPU modules holding one.',
             how="tools/train.py, distributed without CUDA and `sync_bn="
-            "'torch'`; elsewhere `projkd_mm.compat.enable("
-            "'cpu-sync-batchnorm')`: on CPU tensors, batch statistics over "
-            'all ranks with differentiable all-reduces',
+            "'torch'`, wraps the model with the registered "
+            "`CPUSyncBNDistributedDataParallel`, which converts the "
+            'SyncBatchNorm layers to `CPUSyncBatchNorm` (batch statistics '
+            'over all ranks with differentiable all-reduces) before DDP; '
+            'elsewhere name that wrapper in `model_wrapper_cfg`, or call '
+            '`projkd_mm.models.layers.convert_cpu_sync_batchnorm(model)`; '
+            "torch's classes are not patched",
             remove_when='torch has a CPU SyncBatchNorm',
-            needed=_no_cuda,
-            patch=_sync_batchnorm_on_cpu),
+            needed=_no_cuda),
         Workaround(
             name='recorder-errors',
             applied_by='config',

@@ -161,7 +161,6 @@ expected = {
     'safe-checkpoint-loading': {"loader scheme ''",
                                 "loader scheme 'http://'",
                                 "loader scheme 'https://'"},
-    'cpu-sync-batchnorm': {'nn.SyncBatchNorm.forward', 'DDP sync-BN check'},
     'quiet-upstream-warnings': {'warnings filters'},
 }
 for name, names in expected.items():

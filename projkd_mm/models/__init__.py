@@ -3,7 +3,9 @@ from projkd_mm.models import (  # noqa: F401
     backbones,
     connectors,
     distillers,
+    layers,
     losses,
 )
 
-__all__ = ['algorithms', 'backbones', 'connectors', 'distillers', 'losses']
+__all__ = ['algorithms', 'backbones', 'connectors', 'distillers', 'layers',
+           'losses']

@@ -41,11 +41,17 @@ def prepare_cpu_distributed(cfg: Config) -> None:
     ``init_dist`` (which calls ``torch.cuda.set_device``); the DDP wrapper
     gets ``device_ids=None`` through ``model_wrapper_cfg`` (the Runner's
     default passes ``[LOCAL_RANK]``, which DDP refuses for CPU modules).
-    With ``sync_bn='torch'``, the opt-in ``cpu-sync-batchnorm`` is enabled.
+    With ``sync_bn='torch'`` the wrapper is
+    ``CPUSyncBNDistributedDataParallel`` (workaround ``cpu-sync-batchnorm``),
+    which turns the SyncBatchNorm layers the Runner makes into ones that run
+    on CPU.
+
+    Raises:
+        ValueError: ``sync_bn='torch'`` with a ``model_wrapper_cfg`` of
+            another type, which would hold torch's GPU-only SyncBatchNorm.
     """
     import torch.distributed as dist
 
-    from projkd_mm import compat
     dist_cfg = cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
     if dist_cfg.get('backend', 'nccl') == 'nccl':
         dist_cfg['backend'] = 'gloo'
@@ -53,9 +59,19 @@ def prepare_cpu_distributed(cfg: Config) -> None:
         type='MMDistributedDataParallel', broadcast_buffers=False,
         find_unused_parameters=cfg.get('find_unused_parameters', False))
     wrapper.setdefault('device_ids', None)
-    cfg.model_wrapper_cfg = wrapper
     if cfg.get('sync_bn') == 'torch':
-        compat.enable('cpu-sync-batchnorm')
+        wrapper_type = str(wrapper.get('type', 'MMDistributedDataParallel'))
+        if wrapper_type.split('.')[-1] not in (
+                'MMDistributedDataParallel',
+                'CPUSyncBNDistributedDataParallel'):
+            raise ValueError(
+                f"sync_bn='torch' in a run without CUDA needs "
+                "model_wrapper_cfg.type='CPUSyncBNDistributedDataParallel' "
+                "(torch's SyncBatchNorm runs on GPUs only), got "
+                f'{wrapper_type!r}. Leave model_wrapper_cfg.type out or set '
+                'it so, or remove sync_bn.')
+        wrapper['type'] = 'CPUSyncBNDistributedDataParallel'
+    cfg.model_wrapper_cfg = wrapper
     if cfg.launcher == 'pytorch' and not dist.is_initialized():
         options = {k: v for k, v in dist_cfg.items()
                    if k not in ('backend', 'init_backend')}

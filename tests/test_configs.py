@@ -136,6 +136,11 @@ RUNNER_KEYS = {
     'student_model', 'teacher_model', 'noproj_mappings', 'kd_distiller',
     'kd_distiller_reference', 'narrow_student_model', 'vit_student_model',
     'stage2_distiller',
+    # the networks of configs/_base_/models/{cifar100,imagenet}_nets.py and
+    # the schedule of configs/_base_/schedules/cosine_lr.py, read as
+    # _base_.<name>; the classifier that
+    # configs/_base_/models/pefd_linear_classifiers.py uses twice:
+    'cifar100_nets', 'imagenet_nets', 'cosine_lr', 'linear_classifier',
     # configs/_base_/families/<family>.py (projkd_mm/families.py):
     'resnet_recorder', 'resnetv1d_recorder', 'mobilenetv2_recorder',
     'mobilenetv3_recorder', 'efficientnet_recorder', 'regnet_recorder',

@@ -4,14 +4,14 @@
 # fewer GPUs pass --auto-scale-lr to tools/train.py or tools/dist_train.sh:
 # the lr then follows the total batch (mmpretrain's
 # auto_scale_lr.base_batch_size=256), as the reference's.
-# A config on it gives the two models (the student's backbone, the
-# teacher's, the heads' in_channels), the teacher checkpoint and the
-# projector widths (or None: inferred).
+# A config on it gives the two networks (../models/imagenet_nets.py or
+# a family base: the backbones and the heads' in_channels), the teacher
+# checkpoint and the projector widths (or None: inferred).
 _base_ = [
     'mmpretrain::_base_/datasets/imagenet_bs32.py',
     'mmpretrain::_base_/schedules/imagenet_bs256.py',
     '../projkd_runtime.py',
-    '../models/pefd_distill.py',
+    '../models/pefd_linear_classifiers.py',
 ]
 
 # Completes the dataset base's normalisation settings into a buildable
@@ -23,23 +23,11 @@ model = dict(
     # Shape of one input: a dry forward pass on it at build time checks the
     # projector widths (or infers those left out) before training starts.
     input_size=(3, 224, 224),
-    architecture=dict(
-        _scope_='mmpretrain',
-        type='ImageClassifier',
-        neck=dict(type='GlobalAveragePooling'),
-        # The reference's students are torchvision's: the classifier keeps
-        # nn.Linear's own init (mmpretrain: N(0, 0.01)).
-        head=dict(type='LinearClsHead', num_classes=1000,
-                  loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
-                  topk=(1, 5), init_cfg=None)),
+    # The reference's students are torchvision's: the classifier keeps
+    # nn.Linear's own init (mmpretrain: N(0, 0.01)).
+    architecture=dict(head=dict(num_classes=1000, init_cfg=None)),
     # An mmpretrain model zoo classifier: pooled feature, linear head.
-    teacher=dict(
-        _scope_='mmpretrain',
-        type='ImageClassifier',
-        neck=dict(type='GlobalAveragePooling'),
-        head=dict(type='LinearClsHead', num_classes=1000,
-                  loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
-                  topk=(1, 5))))
+    teacher=dict(head=dict(num_classes=1000)))
 
 # mmengine's default optimizer-wrapper constructor, naming a misspelt
 # optimizer type (projkd_mm/engine/optimizers/).

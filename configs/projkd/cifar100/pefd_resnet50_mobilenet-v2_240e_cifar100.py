@@ -3,25 +3,20 @@
 # ResNet50 teacher (2048-d feature) -> MobileNetV2 student (1280-d).
 # RepDistiller top-1 (teacher / student / KD / FitNet / CRD):
 # 79.34 / 64.60 / 67.35 / 63.16 / 69.11.
-_base_ = ['../../_base_/recipes/pefd_240e_cifar100.py']
+_base_ = [
+    '../../_base_/recipes/pefd_240e_cifar100.py',
+    '../../_base_/models/cifar100_nets.py',
+]
 
 model = dict(
-    architecture=dict(
-        backbone=dict(type='CifarMobileNetV2', width_mult=0.5),
-        head=dict(in_channels=1280,
-                  # as the reference initialises this classifier
-                  init_cfg=dict(_delete_=True, type='Normal', layer='Linear',
-                                std=0.01))),
-    teacher=dict(
-        backbone=dict(type='ResNet_CIFAR', depth=50, out_indices=(3, )),
-        head=dict(in_channels=2048)),
+    architecture=_base_.cifar100_nets.MobileNetV2,
+    teacher=_base_.cifar100_nets.ResNet50,
     # python tools/model_converters/repdistiller_to_mmpretrain.py \
     #   save/models/ResNet50_vanilla/ckpt_epoch_240.pth \
     #   checkpoints/cifar100/ResNet50_mmpretrain.pth --arch ResNet50
     teacher_ckpt='checkpoints/cifar100/ResNet50_mmpretrain.pth',
-    distiller=dict(
-        connectors=dict(
-            projector=dict(in_channels=1280, out_channels=2048))))
+    distiller=dict(connectors=dict(
+        projector=dict(in_channels=1280, out_channels=2048))))
 
 # The reference lr for MobileNetV2/ShuffleNet students.
 optim_wrapper = dict(optimizer=dict(lr=0.01))

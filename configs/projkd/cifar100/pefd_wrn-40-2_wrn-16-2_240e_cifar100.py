@@ -3,23 +3,17 @@
 # wrn_40_2 teacher (128-d feature) -> wrn_16_2 student (128-d).
 # RepDistiller top-1 (teacher / student / KD / FitNet / CRD):
 # 75.61 / 73.26 / 74.92 / 73.58 / 75.48.
-_base_ = ['../../_base_/recipes/pefd_240e_cifar100.py']
+_base_ = [
+    '../../_base_/recipes/pefd_240e_cifar100.py',
+    '../../_base_/models/cifar100_nets.py',
+]
 
 model = dict(
-    architecture=dict(
-        backbone=dict(type='CifarWideResNet', depth=16, widen_factor=2),
-        head=dict(in_channels=128,
-                  # the reference WRN's classifier: nn.Linear init, bias 0
-                  init_cfg=dict(_delete_=True, type='Kaiming', layer='Linear',
-                                a=5**0.5, mode='fan_in',
-                                nonlinearity='leaky_relu',
-                                distribution='uniform', bias=0))),
-    teacher=dict(
-        backbone=dict(type='CifarWideResNet', depth=40, widen_factor=2),
-        head=dict(in_channels=128)),
+    architecture=_base_.cifar100_nets.wrn_16_2,
+    teacher=_base_.cifar100_nets.wrn_40_2,
     # python tools/model_converters/repdistiller_to_mmpretrain.py \
     #   save/models/wrn_40_2_vanilla/ckpt_epoch_240.pth \
     #   checkpoints/cifar100/wrn_40_2_mmpretrain.pth --arch wrn_40_2
     teacher_ckpt='checkpoints/cifar100/wrn_40_2_mmpretrain.pth',
-    distiller=dict(
-        connectors=dict(projector=dict(in_channels=128, out_channels=128))))
+    distiller=dict(connectors=dict(
+        projector=dict(in_channels=128, out_channels=128))))

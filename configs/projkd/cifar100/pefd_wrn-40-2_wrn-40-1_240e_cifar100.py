@@ -3,22 +3,16 @@
 # wrn_40_2 teacher (128-d feature) -> wrn_40_1 student (64-d).
 # RepDistiller top-1 (teacher / student / KD / FitNet / CRD):
 # 75.61 / 71.98 / 73.54 / 72.24 / 74.14.
-_base_ = ['../../_base_/recipes/pefd_240e_cifar100.py']
+_base_ = [
+    '../../_base_/recipes/pefd_240e_cifar100.py',
+    '../../_base_/models/cifar100_nets.py',
+]
 
 model = dict(
-    architecture=dict(
-        backbone=dict(type='CifarWideResNet', depth=40, widen_factor=1),
-        head=dict(in_channels=64,
-                  # the reference WRN's classifier: nn.Linear init, bias 0
-                  init_cfg=dict(_delete_=True, type='Kaiming', layer='Linear',
-                                a=5**0.5, mode='fan_in',
-                                nonlinearity='leaky_relu',
-                                distribution='uniform', bias=0))),
-    teacher=dict(
-        backbone=dict(type='CifarWideResNet', depth=40, widen_factor=2),
-        head=dict(in_channels=128)),
+    architecture=_base_.cifar100_nets.wrn_40_1,
+    teacher=_base_.cifar100_nets.wrn_40_2,
     # RepDistiller's wrn_40_2, converted as in
     # ./pefd_wrn-40-2_wrn-16-2_240e_cifar100.py.
     teacher_ckpt='checkpoints/cifar100/wrn_40_2_mmpretrain.pth',
-    distiller=dict(
-        connectors=dict(projector=dict(in_channels=64, out_channels=128))))
+    distiller=dict(connectors=dict(
+        projector=dict(in_channels=64, out_channels=128))))

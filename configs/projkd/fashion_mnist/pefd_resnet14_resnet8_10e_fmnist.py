@@ -16,8 +16,7 @@ model = dict(
     # (tools/demo.py and tools/ablation.py train their own teacher and pass
     # it with --cfg-options model.teacher_ckpt=...).
     teacher_ckpt='work_dirs/resnet14_10e_fmnist/epoch_10.pth',
-    # Ensemble of 3 projectors 64 -> 64 on the penultimate features.
-    distiller=dict(
-        connectors=dict(projector=dict(in_channels=64, out_channels=64))))
+    distiller=dict(connectors=dict(
+        projector=dict(in_channels=64, out_channels=64))))
 
 default_hooks = dict(logger=dict(interval=20))

@@ -15,5 +15,5 @@ model = dict(
     #   configs/projkd/fashion_mnist/resnet20s2_15e_fmnist.py
     # (tools/ablation.py trains or takes its own and passes it).
     teacher_ckpt='work_dirs/resnet20s2_15e_fmnist/epoch_15.pth',
-    distiller=dict(
-        connectors=dict(projector=dict(in_channels=64, out_channels=64))))
+    distiller=dict(connectors=dict(
+        projector=dict(in_channels=64, out_channels=64))))

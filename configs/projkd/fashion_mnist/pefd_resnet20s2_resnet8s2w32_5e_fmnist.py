@@ -11,5 +11,5 @@ model = dict(
     teacher=dict(_scope_='mmpretrain', **_base_.teacher_model),
     # As ./pefd_resnet20s2_resnet8s2_5e_fmnist.py: the studies pass theirs.
     teacher_ckpt='work_dirs/resnet20s2_15e_fmnist/epoch_15.pth',
-    distiller=dict(
-        connectors=dict(projector=dict(in_channels=32, out_channels=64))))
+    distiller=dict(connectors=dict(
+        projector=dict(in_channels=32, out_channels=64))))

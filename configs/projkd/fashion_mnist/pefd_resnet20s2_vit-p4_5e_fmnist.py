@@ -17,9 +17,7 @@ model = dict(
     # As ./pefd_resnet20s2_resnet8s2_5e_fmnist.py: the studies pass theirs.
     teacher_ckpt='work_dirs/resnet20s2_15e_fmnist/epoch_15.pth',
     distiller=dict(
-        student_recorders=dict(feat=_base_.vit_recorder),
-        connectors=dict(projector=dict(in_channels=None,
-                                       out_channels=None))))
+        student_recorders=dict(feat=_base_.vit_recorder)))
 optim_wrapper = dict(
     optimizer=dict(_delete_=True, type='AdamW', lr=1e-3,
                    weight_decay=0.05))

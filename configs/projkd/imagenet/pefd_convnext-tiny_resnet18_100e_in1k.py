@@ -8,6 +8,7 @@
 # log says "projector: 512 -> 768, 3 members (inferred ...)".
 _base_ = [
     '../../_base_/recipes/pefd_100e_in1k.py',
+    '../../_base_/models/imagenet_nets.py',
     '../../_base_/families/convnext.py',
     '../../_base_/families/resnet.py',
 ]
@@ -18,13 +19,7 @@ _base_ = [
 # --cfg-options model.teacher_ckpt=/path/convnext-tiny_32xb128_in1k.pth
 
 model = dict(
-    # torchvision's ResNet-18, as the reference's student (no
-    # zero-initialised last BN of each residual block).
-    architecture=dict(
-        backbone=dict(type='ResNet', depth=18, num_stages=4,
-                      out_indices=(3, ), style='pytorch',
-                      zero_init_residual=False),
-        head=dict(in_channels=512)),
+    architecture=_base_.imagenet_nets.resnet18,
     # mmpretrain's convnext-tiny model, which has no neck (its training-only
     # Mixup/CutMix and label smoothing do not apply to a frozen teacher).
     teacher=dict(
@@ -38,6 +33,4 @@ model = dict(
     teacher_ckpt='https://download.openmmlab.com/mmclassification/v0/convnext/convnext-tiny_32xb128_in1k_20221207-998cf3e9.pth',
     distiller=dict(
         teacher_recorders=dict(feat=_base_.convnext_recorder),
-        student_recorders=dict(feat=_base_.resnet_recorder),
-        connectors=dict(
-            projector=dict(in_channels=None, out_channels=None))))
+        student_recorders=dict(feat=_base_.resnet_recorder)))

@@ -7,18 +7,13 @@
 # 3 members").
 _base_ = [
     '../../_base_/recipes/pefd_100e_in1k.py',
+    '../../_base_/models/imagenet_nets.py',
     '../../_base_/families/resnet.py',
     '../../_base_/families/swin.py',
 ]
 
 model = dict(
-    # torchvision's ResNet-18, as the reference's student (no
-    # zero-initialised last BN of each residual block).
-    architecture=dict(
-        backbone=dict(type='ResNet', depth=18, num_stages=4,
-                      out_indices=(3, ), style='pytorch',
-                      zero_init_residual=False),
-        head=dict(in_channels=512)),
+    architecture=_base_.imagenet_nets.resnet18,
     teacher=dict(
         backbone=dict(type='SwinTransformer', arch='tiny', img_size=224),
         head=dict(in_channels=768, init_cfg=None)),
@@ -30,6 +25,4 @@ model = dict(
     teacher_ckpt='https://download.openmmlab.com/mmclassification/v0/swin-transformer/swin_tiny_224_b16x64_300e_imagenet_20210616_090925-66df6be6.pth',  # noqa: E501
     distiller=dict(
         teacher_recorders=dict(feat=_base_.swin_recorder),
-        student_recorders=dict(feat=_base_.resnet_recorder),
-        connectors=dict(
-            projector=dict(in_channels=None, out_channels=None))))
+        student_recorders=dict(feat=_base_.resnet_recorder)))

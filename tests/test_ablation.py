@@ -33,6 +33,11 @@ def test_ablation_writes_a_table_over_seeds(tmp_path, digits_root,
              '--reuse', timeout=600)
     assert open(work / 'similarity.md').read() == similarity
     assert 'ensemble q=3' in out
+    # The header gives the command that was run, a --results file included.
+    results_file = str(work / 'results.json')
+    run_tool('tools/analysis/analyze_ablation.py', '--work-dir', str(work),
+             '--results', results_file, '--reuse', timeout=600)
+    assert f'--results {results_file}' in open(work / 'similarity.md').read()
     for method in ('student', 'ens3'):
         for seed in (0, 1):
             figures = json.load(open(work / 'similarity' / method /

@@ -167,6 +167,7 @@ def main(argv=None) -> str:
               'Command: '
               f'`python tools/analysis/analyze_ablation.py --work-dir '
               f'{args.work_dir}'
+              + (f' --results {args.results}' if args.results else '')
               + (f' --methods {" ".join(args.methods)}' if args.methods
                  else '') + '`\n\n')
     with open(osp.join(args.work_dir, 'similarity.md'), 'w') as f:

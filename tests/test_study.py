@@ -69,6 +69,30 @@ def test_regenerate_command_repeats_every_setting():
     assert 'ens3' not in study.regenerate_command(args)
 
 
+def test_a_few_seeds_of_the_full_study_belong_to_its_whole_table():
+    # A session runs seed 10 only: the command and the seeds column still
+    # speak of the study's five seeds.
+    args = args_of('--preset', 'full', '--seeds', '10')
+    assert '--seeds 10 20 30 40 50' in study.regenerate_command(args)
+    runs = [dict(seed=10, final=90.0, best=90.5, seconds=60.0)]
+    rows = study.table(dict(methods={'ens3': runs}, params={}, teacher=None),
+                       args, study.FULL).splitlines()
+    assert rows[2].split(' | ')[1] == '1 of 5'
+
+
+def test_a_claim_with_one_seed_gives_its_difference_without_an_interval():
+    results = dict(methods={
+        'ens1': [dict(seed=10, final=92.91)],
+        'noproj': [dict(seed=10, final=92.04)]}, params={})
+    diff = study.paired(results, 'ens1', 'noproj')
+    assert diff['seeds'] == [10] and diff['low'] is None
+    assert diff['mean'] == pytest.approx(0.87)
+    assert study.verdict(diff, 'greater') == 'one seed: no interval yet'
+    table, _ = study.claims_table(results, study.FULL)
+    assert '| ens1 - noproj | +0.87 (1 seed) | one seed: no interval yet |' \
+        in table
+
+
 def test_every_method_config_exists_and_differs():
     for preset in study.PRESETS.values():
         rows = [(m.config, tuple(sorted(m.options.items())))
@@ -127,9 +151,12 @@ def test_paired_difference_is_a_t_interval_over_seeds():
     assert study.verdict(diff, 'differ') == 'differ (+)'
     flipped = study.paired(results, 'b', 'a')
     assert study.verdict(flipped, 'greater') == 'not held'
-    # Only the seeds both methods ran are paired; one pair is no interval.
+    # Only the seeds both methods ran are paired; one pair is a difference
+    # without an interval, none is nothing.
     results['methods']['c'] = runs([91.0])
-    assert study.paired(results, 'a', 'c') is None
+    one = study.paired(results, 'a', 'c')
+    assert one['seeds'] == [10] and one['low'] is None
+    assert study.paired(results, 'a', 'missing') is None
     assert study.verdict(None, 'greater') == 'not run'
 
 

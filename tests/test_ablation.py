@@ -45,23 +45,6 @@ def test_ablation_writes_a_table_over_seeds(tmp_path, digits_root,
             assert 0 <= figures['splits']['test']['cka'] <= 1
             assert figures['splits']['train']['num_samples'] == 128
 
-    # A given teacher is used as it is: never retrained nor overwritten, and
-    # its figures come from the distillation run that evaluated it.
-    given = work / 'teacher.pth'
-    before = given.read_bytes()
-    other = tmp_path / 'ablation_given_teacher'
-    out = run_tool('tools/ablation.py', '--data-root', digits_root,
-                   '--work-dir', str(other), '--train-size', '128',
-                   '--epochs', '1', '--seeds', '0', '--methods', 'ens3',
-                   '--teacher-ckpt', str(given), timeout=600).stdout
-    assert f'[teacher] using {given}' in out
-    assert given.read_bytes() == before
-    assert not osp.exists(other / 'teacher')
-    results = json.load(open(other / 'results.json'))
-    run = results['methods']['ens3'][0]
-    assert results['teacher']['final'] == run['teacher_curve'][-1]
-    assert 'given checkpoint' in open(other / 'results.md').read()
-
 
 def test_ablation_refuses_a_missing_given_teacher(tmp_path, digits_root,
                                                   run_tool):

@@ -215,13 +215,24 @@ def test_short_preset_end_to_end_writes_claims(tmp_path, digits_root,
     # --holdout with the teacher above: the split goes on tools/train.py's
     # command line as two ints (of the digits' 1,500 training images, the
     # first 1,250 and the last 250), and the report names the split.
+    # A given teacher is used as it is: never retrained nor overwritten, and
+    # its figures come from the distillation run that evaluated it.
     held = tmp_path / 'held'
-    run_tool('tools/ablation.py', '--preset', 'short', '--data-root',
-             digits_root, '--work-dir', str(held), '--seeds', '10',
-             '--methods', 'ens1', '--holdout', '--teacher-ckpt',
-             str(work / 'teacher.pth'), '--cfg-options',
-             'train_cfg.max_epochs=1', timeout=900)
+    given = work / 'teacher.pth'
+    before = given.read_bytes()
+    out = run_tool('tools/ablation.py', '--preset', 'short', '--data-root',
+                   digits_root, '--work-dir', str(held), '--seeds', '10',
+                   '--methods', 'ens1', '--holdout', '--teacher-ckpt',
+                   str(given), '--cfg-options', 'train_cfg.max_epochs=1',
+                   timeout=900).stdout
+    assert f'[teacher] using {given}' in out
+    assert given.read_bytes() == before
+    assert not osp.exists(held / 'teacher')
+    results = json.load(open(held / 'results.json'))
+    assert (results['teacher']['final'] ==
+            results['methods']['ens1'][0]['teacher_curve'][-1])
     table = open(held / 'results.md').read()
+    assert 'given checkpoint' in table
     assert 'final top-1 (held-out validation)' in table
     assert 'Paired comparisons of final-epoch held-out validation' in table
     assert 'not the test set the goal is defined on' in table

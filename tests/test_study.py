@@ -423,7 +423,7 @@ def test_full_preset_end_to_end_with_cache_jobs_and_results_file(
     out = run_tool('tools/ablation.py', '--preset', 'full', '--data-root',
                    digits_root, '--work-dir', str(work), '--results',
                    str(results_file), '--teacher-ckpt', teacher,
-                   '--allow-other-teacher', '--epochs', '1', '--seeds', '10',
+                   '--allow-other-teacher', '--epochs', '2', '--seeds', '10',
                    '--methods', 'student', 'ens3', '--jobs', '2',
                    timeout=900).stdout
     assert '[cache] building' in out
@@ -442,14 +442,17 @@ def test_full_preset_end_to_end_with_cache_jobs_and_results_file(
     assert 'teacher_cache=' in config
     assert results['teacher']['sha256'] == study.sha256(teacher)
     report = (tmp_path / 'study.md').read_text()
-    assert 'a cosine schedule of 1 epochs' in report
+    assert 'a cosine schedule of 2 epochs' in report
+    # A run keeps its last checkpoint only (resume needs no other).
+    assert sorted(p.name for p in work.glob('ens3/seed10/*.pth')) == \
+        ['epoch_2.pth']
     assert '2 runs' in report and 'h of training in all' in report
     assert (tmp_path / 'study.png').is_file()
     # A second call resumes from the results file: nothing is retrained.
     out = run_tool('tools/ablation.py', '--preset', 'full', '--data-root',
                    digits_root, '--work-dir', str(work), '--results',
                    str(results_file), '--teacher-ckpt', teacher,
-                   '--allow-other-teacher', '--epochs', '1', '--seeds', '10',
+                   '--allow-other-teacher', '--epochs', '2', '--seeds', '10',
                    '--methods', 'student', 'ens3', timeout=900).stdout
     assert '[ens3 seed 10] done earlier, kept' in out
     assert '[cache] using' in out

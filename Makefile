@@ -35,8 +35,10 @@ data:
 # One pytest-xdist worker per core, each test file on one worker (its
 # module fixtures are built once): most of the time goes to tools and
 # benchmarks run as one-thread processes, which then run side by side.
+# The files with slow tests go first (tests/conftest.py), as collected.
 test: install data
-	$(BIN)/python -m pytest tests -q -n auto --dist loadfile --durations=15
+	$(BIN)/python -m pytest tests -q -n auto --dist loadfile \
+	  --no-loadscope-reorder --durations=15
 
 test-fast: install data
 	$(BIN)/python -m pytest tests -q -m "not slow"

@@ -31,6 +31,7 @@ import argparse
 from common import (
     Workload,
     add_common_args,
+    add_rounds_arg,
     emit,
     emit_verdict,
     median,
@@ -68,6 +69,7 @@ def teacher_forwards(fp32: Workload, cheap: Workload, device: str,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     add_common_args(parser)
+    add_rounds_arg(parser)
     parser.add_argument('--teacher-dtype', default='auto',
                         choices=['auto', 'fp32', 'bf16', 'fp16'])
     parser.add_argument('--teacher-memory-format', default='channels_last',
@@ -81,6 +83,7 @@ def main() -> None:
          teacher_compile=args.teacher_compile)
     worst = 0.0
     for pair, (batch, warmup, steps) in SIZES[mode].items():
+        steps = args.rounds or steps
         fp32 = Workload(pair, batch, args.device, seed=args.seed)
         cheap = Workload(pair, batch, args.device, seed=args.seed,
                          teacher_dtype=args.teacher_dtype,

@@ -76,6 +76,21 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--seed', type=int, default=0)
 
 
+def add_rounds_arg(parser: argparse.ArgumentParser) -> None:
+    """``--rounds``, for the benchmarks whose modes fix their timed rounds."""
+    parser.add_argument(
+        '--rounds', type=positive_int, metavar='N',
+        help="timed rounds of each measurement (default: the mode's); "
+        'fewer give noisier medians: 2 checks that the script runs')
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f'{text} is not a positive integer')
+    return value
+
+
 def setup(args: argparse.Namespace) -> None:
     """Apply the common flags and print what the figures ran on."""
     from mmengine.logging import MMLogger

@@ -36,6 +36,7 @@ import torch
 from common import (
     REPO,
     add_common_args,
+    add_rounds_arg,
     emit,
     emit_verdict,
     median,
@@ -77,6 +78,7 @@ def build_datasets(cfg, data_root: str):
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     add_common_args(parser)
+    add_rounds_arg(parser)
     parser.add_argument('--data-root', default=None,
                         help='un-gzipped Fashion-MNIST idx files (default: '
                         'random images in a temporary folder)')
@@ -92,6 +94,7 @@ def main(argv=None) -> int:
     cfg = Config.fromfile(CONFIG)
     batch = cfg.train_dataloader.batch_size
     warmup, steps = (1, 10) if args.quick else (3, 40)
+    steps = args.rounds or steps
     with tempfile.TemporaryDirectory() as tmp:
         data_root = args.data_root or random_idx_root(
             tmp, 2 * batch if args.quick else 60000)

@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from common import (
     add_common_args,
+    add_rounds_arg,
     emit,
     emit_verdict,
     median,
@@ -66,9 +67,11 @@ def fwd_bwd(module: nn.Module, x: torch.Tensor,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     add_common_args(parser)
+    add_rounds_arg(parser)
     args = parser.parse_args()
     setup(args)
     warmup, steps = (1, 4) if args.quick else (3, 25)
+    steps = args.rounds or steps
     emit(mode='quick' if args.quick else 'full', batch=BATCH,
          timed_rounds=steps)
     worst = float('inf')

@@ -21,6 +21,7 @@ import torch
 from common import (
     Workload,
     add_common_args,
+    add_rounds_arg,
     emit,
     emit_verdict,
     median,
@@ -91,12 +92,14 @@ def instrument(work: Workload, device: str) -> Dict[str, List[float]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     add_common_args(parser)
+    add_rounds_arg(parser)
     args = parser.parse_args()
     setup(args)
     mode = 'quick' if args.quick else 'full'
     emit(mode=mode)
     worst_plugin, worst_plain = 0.0, 0.0
     for pair, (batch, warmup, steps) in SIZES[mode].items():
+        steps = args.rounds or steps
         work = Workload(pair, batch, args.device, seed=args.seed)
         gap = relative_loss_gap(work)  # also the first warm-up round
         parts = instrument(work, args.device)

@@ -45,6 +45,7 @@ from common import (
     REPO,
     Workload,
     add_common_args,
+    add_rounds_arg,
     emit,
     emit_verdict,
     median,
@@ -157,6 +158,7 @@ def shuffled_rows(work: Workload, rows: int, views: int, seed: int,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     add_common_args(parser)
+    add_rounds_arg(parser)
     parser.add_argument('--rows', type=int, default=20000,
                         help='images in the benchmark\'s cache (default '
                         '20,000)')
@@ -167,6 +169,7 @@ def main() -> None:
     emit(mode=mode, cache_rows=rows)
     verdicts = []
     for pair, (batch, warmup, steps, views) in SIZES[mode].items():
+        steps = args.rounds or steps
         online = Workload(pair, batch, args.device, seed=args.seed,
                           teacher_dtype='auto',
                           teacher_memory_format='channels_last',

@@ -47,6 +47,20 @@ def pytest_configure(config):
                                 f'ignore:{message}:{category.__name__}')
 
 
+def pytest_collection_modifyitems(config, items):
+    """The files with slow tests first, each file's tests in their order.
+
+    ``make test`` gives each file to one of its workers, in this order
+    (``--no-loadscope-reorder``; pytest-xdist would otherwise start with the
+    files of most tests, the parametrized fast ones, and leave the few long
+    end-to-end tests to the end, one worker running them while the other
+    waits). Started first, the long files run side by side and the fast
+    ones fill the end.
+    """
+    slow = {item.path for item in items if item.get_closest_marker('slow')}
+    items.sort(key=lambda item: item.path not in slow)
+
+
 @pytest.fixture(scope='session')
 def digits_root(tmp_path_factory) -> str:
     """Digits as 28x28 idx files: 1,500 train / 297 test images."""

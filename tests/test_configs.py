@@ -1,5 +1,7 @@
 """Every config in configs/ loads and its model builds through the
 registries, with the real mmpretrain models."""
+import copy
+import functools
 import glob
 import os.path as osp
 
@@ -16,6 +18,17 @@ from projkd_mm.utils.build import build_model
 CONFIGS = sorted(
     p for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'),
                          recursive=True) if '_base_' not in p)
+
+
+@functools.lru_cache(maxsize=None)
+def _parsed(path: str) -> Config:
+    return Config.fromfile(path)
+
+
+def load(path: str) -> Config:
+    """A config of configs/, parsed once per process (three tests read
+    each): a copy, so that a test may change it."""
+    return copy.deepcopy(_parsed(path))
 
 
 def test_configs_are_found():
@@ -36,7 +49,7 @@ def _local_teacher_checkpoint(cfg, tmp_path) -> str:
 @pytest.mark.parametrize('path', CONFIGS,
                          ids=[osp.relpath(p, REPO) for p in CONFIGS])
 def test_config_builds(path, tmp_path):
-    cfg = Config.fromfile(path)
+    cfg = load(path)
     assert cfg.custom_imports == dict(imports=['projkd_mm'],
                                       allow_failed_imports=False)
     if 'teacher' in cfg.model:
@@ -56,8 +69,7 @@ IMAGENET = osp.join(REPO, 'configs', 'projkd', 'imagenet')
 
 
 def test_imagenet_recipe_matches_the_paper():
-    cfg = Config.fromfile(
-        osp.join(IMAGENET, 'pefd_resnet34_resnet18_100e_in1k.py'))
+    cfg = load(osp.join(IMAGENET, 'pefd_resnet34_resnet18_100e_in1k.py'))
     assert cfg.model.architecture.backbone.depth == 18
     assert cfg.model.teacher.backbone.depth == 34
     assert cfg.model.teacher_ckpt.startswith('https://download.openmmlab')
@@ -78,8 +90,7 @@ def test_imagenet_recipe_matches_the_paper():
 
 
 def test_ablations_differ_from_ens3_only_in_the_distiller():
-    base = Config.fromfile(
-        osp.join(IMAGENET, 'pefd_resnet34_resnet18_100e_in1k.py'))
+    base = load(osp.join(IMAGENET, 'pefd_resnet34_resnet18_100e_in1k.py'))
 
     def kd(d):
         return (d.distill_losses.loss_kd.type == 'KLDivergence'
@@ -93,7 +104,7 @@ def test_ablations_differ_from_ens3_only_in_the_distiller():
             # The reference's KD baseline: CE 0.1 + KL 0.9; Hinton's 1 + 1.
             ('kd', kd, 0.9, 0.1),
             ('kd-hinton', kd, 1.0, 1.0)):
-        cfg = Config.fromfile(
+        cfg = load(
             osp.join(IMAGENET, f'{name}_resnet34_resnet18_100e_in1k.py'))
         distiller = cfg.model.distiller
         assert check(distiller), name
@@ -109,11 +120,11 @@ def test_ablations_differ_from_ens3_only_in_the_distiller():
 
 def test_distillation_configs_run_their_frozen_teacher_cheaply():
     distill = [p for p in CONFIGS
-               if Config.fromfile(p).model.get('type') ==
+               if load(p).model.get('type') ==
                'CheckedSingleTeacherDistill']
     assert len(distill) >= 20
     for path in distill:
-        model = Config.fromfile(path).model
+        model = load(path).model
         mode = (model.teacher_dtype, model.teacher_memory_format)
         # The exact (fp32) and bf16 controls are rows of the study, this
         # mode turned by cfg-options: tests/test_study.py.
@@ -151,6 +162,6 @@ RUNNER_KEYS = {
 @pytest.mark.parametrize('path', CONFIGS,
                          ids=[osp.relpath(p, REPO) for p in CONFIGS])
 def test_configs_have_no_dead_keys(path):
-    keys = set(Config.fromfile(path).keys())
+    keys = set(load(path).keys())
     assert not keys - RUNNER_KEYS, (
         f'top-level keys nothing reads: {sorted(keys - RUNNER_KEYS)}')

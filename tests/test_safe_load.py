@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 
+import numpy as np
 import pytest
 import torch
 from conftest import (
@@ -19,6 +20,7 @@ from conftest import (
     options_to_argv,
     tiny_run_options,
 )
+from numpy._core import multiarray
 
 from projkd_mm.utils.safe_load import (
     CheckpointError,
@@ -26,34 +28,33 @@ from projkd_mm.utils.safe_load import (
     load_checkpoint_file,
 )
 
-CRAFT = '''
-import sys, numpy as np, torch
-from numpy._core import multiarray
 
 class Reduce:
+    """Pickles as ``rv``: the call an unpickler makes to rebuild it."""
+
     def __init__(self, *rv):
         self.rv = rv
+
     def __reduce__(self):
         return self.rv
 
-kind, out = sys.argv[1], sys.argv[2]
-payload = {
-    # A void dtype with a hidden object field: the scalar holds a pointer.
-    'segv': Reduce(multiarray.scalar,
-                   (np.dtype([('a', 'O')]), b'\\x41' * 8)),
-    'void': Reduce(multiarray.scalar, (np.dtype('V4'), b'\\0' * 4)),
-    'bytearray': Reduce(bytearray, (3 * 10 ** 9,)),
-    'code': Reduce(eval, ('print("PWNED")',)),
-}[kind]
-torch.save({'state_dict': {'w': torch.ones(1)}, 'meta': {}, 'x': payload},
-           out)
-'''
-
 
 def craft(tmp_path, kind: str) -> str:
+    """A checkpoint whose ``x`` entry makes the unpickler call what an
+    attacker chose. Writing it calls nothing (pickling stores the call),
+    so it is written here; every load runs in a fresh interpreter."""
+    payload = {
+        # A void dtype with a hidden object field: the scalar holds a
+        # pointer.
+        'segv': Reduce(multiarray.scalar,
+                       (np.dtype([('a', 'O')]), b'\x41' * 8)),
+        'void': Reduce(multiarray.scalar, (np.dtype('V4'), b'\0' * 4)),
+        'bytearray': Reduce(bytearray, (3 * 10 ** 9,)),
+        'code': Reduce(eval, ('print("PWNED")',)),
+    }[kind]
     out = str(tmp_path / f'{kind}.pth')
-    subprocess.run([sys.executable, '-c', CRAFT, kind, out], check=True,
-                   cwd=REPO, timeout=120)
+    torch.save({'state_dict': {'w': torch.ones(1)}, 'meta': {}, 'x': payload},
+               out)
     assert os.path.getsize(out) < 4096
     return out
 

@@ -215,13 +215,24 @@ def test_short_preset_end_to_end_writes_claims(tmp_path, digits_root,
     # --holdout with the teacher above: the split goes on tools/train.py's
     # command line as two ints (of the digits' 1,500 training images, the
     # first 1,250 and the last 250), and the report names the split.
+    # A given teacher is used as it is: never retrained nor overwritten, and
+    # its figures come from the distillation run that evaluated it.
     held = tmp_path / 'held'
-    run_tool('tools/ablation.py', '--preset', 'short', '--data-root',
-             digits_root, '--work-dir', str(held), '--seeds', '10',
-             '--methods', 'ens1', '--holdout', '--teacher-ckpt',
-             str(work / 'teacher.pth'), '--cfg-options',
-             'train_cfg.max_epochs=1', timeout=900)
+    given = work / 'teacher.pth'
+    before = given.read_bytes()
+    out = run_tool('tools/ablation.py', '--preset', 'short', '--data-root',
+                   digits_root, '--work-dir', str(held), '--seeds', '10',
+                   '--methods', 'ens1', '--holdout', '--teacher-ckpt',
+                   str(given), '--cfg-options', 'train_cfg.max_epochs=1',
+                   timeout=900).stdout
+    assert f'[teacher] using {given}' in out
+    assert given.read_bytes() == before
+    assert not osp.exists(held / 'teacher')
+    results = json.load(open(held / 'results.json'))
+    assert (results['teacher']['final'] ==
+            results['methods']['ens1'][0]['teacher_curve'][-1])
     table = open(held / 'results.md').read()
+    assert 'given checkpoint' in table
     assert 'final top-1 (held-out validation)' in table
     assert 'Paired comparisons of final-epoch held-out validation' in table
     assert 'not the test set the goal is defined on' in table
@@ -412,7 +423,7 @@ def test_full_preset_end_to_end_with_cache_jobs_and_results_file(
     out = run_tool('tools/ablation.py', '--preset', 'full', '--data-root',
                    digits_root, '--work-dir', str(work), '--results',
                    str(results_file), '--teacher-ckpt', teacher,
-                   '--allow-other-teacher', '--epochs', '1', '--seeds', '10',
+                   '--allow-other-teacher', '--epochs', '2', '--seeds', '10',
                    '--methods', 'student', 'ens3', '--jobs', '2',
                    timeout=900).stdout
     assert '[cache] building' in out
@@ -431,14 +442,17 @@ def test_full_preset_end_to_end_with_cache_jobs_and_results_file(
     assert 'teacher_cache=' in config
     assert results['teacher']['sha256'] == study.sha256(teacher)
     report = (tmp_path / 'study.md').read_text()
-    assert 'a cosine schedule of 1 epochs' in report
+    assert 'a cosine schedule of 2 epochs' in report
+    # A run keeps its last checkpoint only (resume needs no other).
+    assert sorted(p.name for p in work.glob('ens3/seed10/*.pth')) == \
+        ['epoch_2.pth']
     assert '2 runs' in report and 'h of training in all' in report
     assert (tmp_path / 'study.png').is_file()
     # A second call resumes from the results file: nothing is retrained.
     out = run_tool('tools/ablation.py', '--preset', 'full', '--data-root',
                    digits_root, '--work-dir', str(work), '--results',
                    str(results_file), '--teacher-ckpt', teacher,
-                   '--allow-other-teacher', '--epochs', '1', '--seeds', '10',
+                   '--allow-other-teacher', '--epochs', '2', '--seeds', '10',
                    '--methods', 'student', 'ens3', timeout=900).stdout
     assert '[ens3 seed 10] done earlier, kept' in out
     assert '[cache] using' in out

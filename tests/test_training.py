@@ -11,6 +11,7 @@ from conftest import (
     tiny_run_options,
 )
 
+from projkd_mm.utils.export import export_submodel
 from projkd_mm.utils.safe_load import load_checkpoint_file
 
 # Every test here starts a Python process or trains for real.
@@ -145,7 +146,8 @@ def test_test_tool_refuses_checkpoints_that_do_not_fit(tmp_path, digits_root,
     """Never an accuracy of random weights with exit 0."""
     distill = distill_run
     student = str(tmp_path / 'student.pth')
-    run_tool('tools/export_student.py', distill, student)
+    # The tool itself: test_export_student.py.
+    export_submodel(distill, student)
     student_cfg = osp.join(FMNIST_DIR, 'resnet8_10e_fmnist.py')
     teacher_cfg = osp.join(FMNIST_DIR, 'resnet14_10e_fmnist.py')
     data = options_to_argv(tiny_run_options(digits_root))

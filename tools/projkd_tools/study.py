@@ -339,6 +339,9 @@ def run_options(args, data_root: str, seed: int,
         })
     elif args.preset == 'full':
         options.update(cosine_schedule(args.epochs))
+        # 120 epochs of a checkpoint each (student, teacher, optimizer:
+        # about 5 MB) add up to 650 MB a run: resume needs only the last.
+        options['default_hooks.checkpoint.max_keep_ckpts'] = 1
     options['randomness.seed'] = seed
     for item in args.cfg_options:
         key, _, value = item.partition('=')

@@ -35,7 +35,8 @@ class FormatOnceConfig(Config):
 
     @property
     def pretty_text(self) -> str:
-        if not self._format_python_code:
+        # mmengine's private switch; a version without it: mmengine's way.
+        if not self.__dict__.get('_format_python_code', False):
             return super().pretty_text
         # The unformatted text: mmengine's own rendering with yapf off.
         object.__setattr__(self, '_format_python_code', False)

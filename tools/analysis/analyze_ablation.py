@@ -99,11 +99,16 @@ def main(argv=None) -> str:
     results = json.load(open(args.results or
                              osp.join(args.work_dir, 'results.json')))
     settings = results['settings']
-    # The study's teacher: the one it was given, or the one it trained.
-    teacher_ckpt = settings.get('teacher_ckpt') or osp.join(args.work_dir,
-                                                           'teacher.pth')
     # Studies written before presets existed are of the quick setting.
     preset = PRESETS[settings.get('preset') or 'quick']
+    # The study's teacher: the one it was given, the preset's committed
+    # one (the full preset), or the one it trained.
+    if settings.get('teacher_ckpt'):
+        teacher_ckpt = settings['teacher_ckpt']
+    elif preset.teacher_ckpt:
+        teacher_ckpt = osp.join(REPO, preset.teacher_ckpt)
+    else:
+        teacher_ckpt = osp.join(args.work_dir, 'teacher.pth')
     methods = preset.methods
     if preset.name != 'quick':
         # The images the students trained on: all 60,000 (50,000 with

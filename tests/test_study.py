@@ -460,7 +460,8 @@ def test_full_preset_end_to_end_with_cache_jobs_and_results_file(
 
 @pytest.mark.slow
 def test_full_preset_student_alone_needs_no_teacher_nor_cache(tmp_path,
-                                                              digits_root):
+                                                              digits_root,
+                                                              run_tool):
     # The schedule search: the student alone on the held-out split, whether
     # or not the committed teacher is in the checkout.
     args = args_of('--preset', 'full', '--data-root', digits_root,
@@ -473,6 +474,15 @@ def test_full_preset_student_alone_needs_no_teacher_nor_cache(tmp_path,
     assert run['host']['threads'] == 1 and len(run['curve']) == 1
     assert 'a cosine schedule of 1 epochs' in \
         (tmp_path / 'results.md').read_text()
+    # Its analysis compares with the preset's committed teacher: the study
+    # wrote no teacher.pth of its own.
+    assert not (tmp_path / 'teacher.pth').exists()
+    run_tool('tools/analysis/analyze_ablation.py', '--work-dir',
+             str(tmp_path), timeout=600)
+    similarity = (tmp_path / 'similarity.md').read_text()
+    assert '| student alone (CE) | ' in similarity
+    assert '| teacher ResNet-20, stride-2 stem (committed checkpoint) | 1 |' \
+        in similarity
 
 
 def test_full_preset_runs_one_run_per_core_by_default():

@@ -2,6 +2,7 @@
 report: test_study.py)."""
 import json
 import os.path as osp
+import shutil
 
 import pytest
 
@@ -44,6 +45,38 @@ def test_ablation_writes_a_table_over_seeds(tmp_path, digits_root,
                                      'feature_similarity.json'))
             assert 0 <= figures['splits']['test']['cka'] <= 1
             assert figures['splits']['train']['num_samples'] == 128
+
+    # Every run's figures are also in one file, which --reuse reads: with
+    # the checkpoints and the per-run files gone (another machine), the
+    # same table comes back from it alone.
+    stored = json.load(open(work / 'similarity.json'))
+    assert sorted(stored['runs']) == ['ens3', 'student']
+    assert sorted(stored['runs']['ens3']) == ['0', '1']
+    per_run = json.load(open(work / 'similarity' / 'ens3' / 'seed0' /
+                             'feature_similarity.json'))
+    assert stored['runs']['ens3']['0']['splits'] == per_run['splits']
+    shutil.move(str(work / 'similarity.json'), str(tmp_path / 'kept.json'))
+    shutil.rmtree(work / 'similarity')
+    for checkpoint in work.glob('*/seed*/*.pth'):
+        checkpoint.unlink()
+    # Without the figures file a run with no checkpoint is an error that
+    # names both.
+    proc = run_tool('tools/analysis/analyze_ablation.py', '--work-dir',
+                    str(work), '--results', results_file, '--reuse',
+                    check=False)
+    assert proc.returncode != 0
+    assert 'epoch_1.pth does not exist' in proc.stderr
+    assert 'similarity.json holds no figures of this run' in proc.stderr
+    run_tool('tools/analysis/analyze_ablation.py', '--work-dir', str(work),
+             '--results', results_file, '--figures',
+             str(tmp_path / 'kept.json'), '--reuse', timeout=600)
+    # The table and plot go beside the figures file.
+    again = open(tmp_path / 'kept.md').read()
+    assert osp.isfile(tmp_path / 'kept.png')
+    kept = tmp_path / 'kept.json'
+    assert f' --figures {kept}`' in again
+    assert again.replace(f' --results {results_file}', '').replace(
+        f' --figures {kept}', '') == similarity
 
 
 def test_ablation_refuses_a_missing_given_teacher(tmp_path, digits_root,

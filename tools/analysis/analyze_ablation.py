@@ -1,14 +1,20 @@
 """Feature similarity of every student of an ablation run.
 
     python tools/analysis/analyze_ablation.py [--work-dir work_dirs/ablation]
+        [--results RESULTS.json] [--figures FIGURES.json]
         [--methods student noproj ens1 ens3 ...] [--reuse]
 
 For each method and seed of ``tools/ablation.py``'s results.json, runs
 ``tools/analysis/feature_similarity.py`` on the final checkpoint (train
 split = the images that student trained on, test split = the test set) and
-writes ``<work-dir>/similarity.md`` (mean +- std over seeds of linear CKA
-to the teacher, test top-1, train-test gap and test ECE) and
-``<work-dir>/similarity.png``.
+writes ``--figures`` (default ``<work-dir>/similarity.json``: every run's
+figures, rewritten after each checkpoint) and beside it the table
+``similarity.md`` (mean +- std over seeds of linear CKA to the teacher, test
+top-1, train-test gap and test ECE) and the plot ``similarity.png``. With
+``--reuse`` a run found in the figures file (or in its
+``feature_similarity.json``) is not measured again, and needs no
+checkpoint: commit the figures file beside a study's results and the table
+is rebuilt on any machine.
 """
 import argparse
 import importlib.util
@@ -45,7 +51,33 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--reuse', action='store_true',
                         help='reuse the feature_similarity.json of runs '
                         'measured before instead of measuring them again')
+    parser.add_argument('--figures',
+                        help='JSON file of every run\'s figures, rewritten '
+                        'after each checkpoint and read by --reuse; the '
+                        'table (.md) and plot (.png) go beside it '
+                        '(default: WORK_DIR/similarity.json)')
     return parser.parse_args(argv)
+
+
+def portable(value):
+    """``value`` with the paths inside the repository made relative to it,
+    so a committed figures file names no machine's folders."""
+    if isinstance(value, dict):
+        return {k: portable(v) for k, v in value.items()}
+    if isinstance(value, str) and osp.isabs(value) and \
+            value.startswith(REPO + osp.sep):
+        return osp.relpath(value, REPO)
+    return value
+
+
+def load_figures(path: str) -> dict:
+    """``{method: {seed: figures}}`` of the runs measured before."""
+    if not osp.isfile(path):
+        return {}
+    with open(path) as f:
+        stored = json.load(f)
+    return {name: {int(seed): figures for seed, figures in runs.items()}
+            for name, runs in stored['runs'].items()}
 
 
 def plot(rows: dict, labels: dict, teacher: dict, path: str) -> None:
@@ -117,6 +149,9 @@ def main(argv=None) -> str:
     else:
         size = TRAIN_POOL if settings['full'] else settings['train_size']
     options = loader_options(results['data_root'], size)
+    from projkd_mm.fileio import atomic_write
+    figures_file = args.figures or osp.join(args.work_dir, 'similarity.json')
+    stored = load_figures(figures_file)
     rows = {}
     for name in args.methods or list(results['methods']):
         method = methods[name]
@@ -137,11 +172,27 @@ def main(argv=None) -> str:
             argv_tool += [f'{k}={v}' for k, v in {**method.options,
                                                    **options}.items()]
             measured = osp.join(out_dir, 'feature_similarity.json')
-            if args.reuse and osp.isfile(measured):
+            if args.reuse and run['seed'] in stored.get(name, {}):
+                figures = stored[name][run['seed']]
+            elif args.reuse and osp.isfile(measured):
                 figures = json.load(open(measured))
             else:
+                checkpoint = osp.join(REPO, run['checkpoint'])
+                if not osp.isfile(checkpoint):
+                    raise SystemExit(
+                        f'{name} seed {run["seed"]}: checkpoint {checkpoint} '
+                        f'does not exist and {figures_file} holds no '
+                        'figures of this run. Pass --figures with the file '
+                        'that holds them (and --reuse), or retrain the run.')
                 figures = similarity.main(argv_tool)
             rows.setdefault(name, []).append(figures)
+            figures = portable(figures)
+            if stored.get(name, {}).get(run['seed']) != figures:
+                stored.setdefault(name, {})[run['seed']] = figures
+                atomic_write(figures_file, json.dumps(
+                    dict(results=portable(args.results or osp.join(
+                        args.work_dir, 'results.json')),
+                         runs=stored), indent=1, sort_keys=True) + '\n')
 
     def cell(values, scale=1.0, digits=2):
         mean = statistics.mean(values) * scale
@@ -173,9 +224,11 @@ def main(argv=None) -> str:
               f'`python tools/analysis/analyze_ablation.py --work-dir '
               f'{args.work_dir}'
               + (f' --results {args.results}' if args.results else '')
+              + (f' --figures {args.figures}' if args.figures else '')
               + (f' --methods {" ".join(args.methods)}' if args.methods
                  else '') + '`\n\n')
-    with open(osp.join(args.work_dir, 'similarity.md'), 'w') as f:
+    stem = osp.splitext(figures_file)[0]
+    with open(stem + '.md', 'w') as f:
         f.write(header + table + '\n')
     # The teacher's own figures, in the layout of a student's.
     teacher = dict(
@@ -184,7 +237,7 @@ def main(argv=None) -> str:
             student_top1=first['splits']['test']['teacher_top1'],
             student_ece=first['splits']['test']['teacher_ece'])))
     plot(rows, {n: methods[n].label for n in methods}, teacher,
-         osp.join(args.work_dir, 'similarity.png'))
+         stem + '.png')
     print(header + table)
     return table
 

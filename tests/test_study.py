@@ -532,3 +532,14 @@ def test_a_row_still_running_says_how_many_of_its_seeds_it_has():
                 params={}, teacher=None)
     assert study.table(done, args, study.FULL).splitlines()[2].split(
         ' | ')[1] == '3'
+
+
+def test_the_time_per_run_is_the_median_of_the_runs():
+    # One run of three slowed down by another job: the row still says what
+    # a run costs.
+    runs = [dict(seed=s, final=90.0, best=90.5, seconds=secs)
+            for s, secs in ((10, 2400.0), (20, 2280.0), (30, 3600.0))]
+    rows = study.table(dict(methods={'srd': runs}, params={}, teacher=None),
+                       args_of('--preset', 'full'), study.FULL).splitlines()
+    assert rows[0].endswith('| time / run (median) |')
+    assert rows[2].endswith('| 40.0 min |')

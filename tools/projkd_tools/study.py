@@ -497,13 +497,15 @@ def table(results: dict, args, preset: Preset) -> str:
     params = results.get('params', {})
     lines = [
         f'| method | seeds | final top-1 ({split}) | best-epoch top-1 | '
-        'parameters (student + training-only) | time / run |',
+        'parameters (student + training-only) | time / run (median) |',
         '|---|---|---|---|---|---|'
     ]
     for name, runs in results['methods'].items():
         final = mean_std([r['final'] for r in runs])
         best = mean_std([r['best'] for r in runs])
-        secs = statistics.mean(r['seconds'] for r in runs)
+        # The median: a run that shared the machine (or was paused) does
+        # not move it.
+        secs = statistics.median(r['seconds'] for r in runs)
         count = params.get(name)
         size = ('n/a' if count is None else
                 f'{count["student"]:,} + {count["extra"]:,}')

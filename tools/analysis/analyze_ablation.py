@@ -49,8 +49,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--methods', nargs='+',
                         help='default: every method in results.json')
     parser.add_argument('--reuse', action='store_true',
-                        help='reuse the feature_similarity.json of runs '
-                        'measured before instead of measuring them again')
+                        help='take the runs measured before (from '
+                        '--figures, else their feature_similarity.json) '
+                        'instead of measuring them again')
     parser.add_argument('--figures',
                         help='JSON file of every run\'s figures, rewritten '
                         'after each checkpoint and read by --reuse; the '
